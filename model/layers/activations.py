@@ -1,0 +1,49 @@
+"""Element-wise layers: ReLU and inverted dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from model.layers.base import Layer
+
+
+class ReLU(Layer):
+    """max(x, 0), any shape."""
+
+    type_name = "relu"
+
+    def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
+        out = np.maximum(x, 0)
+        return out, out > 0
+
+    def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
+        return dout * cache
+
+
+class Dropout(Layer):
+    """Inverted dropout: zero each unit with probability ``rate`` and scale the rest by
+    1 / (1 - rate) while training; the identity at inference. Any shape."""
+
+    type_name = "dropout"
+
+    def __init__(self, rate: float = 0.5, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout: rate must be in [0, 1): {rate}")
+        self.rate = rate
+        self.rng = rng or np.random.default_rng(0)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
+        if not training or self.rate == 0.0:
+            return x, None
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+        return x * mask, mask
+
+    def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
+        return dout if cache is None else dout * cache
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": self.type_name, "rate": self.rate}

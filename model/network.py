@@ -1,0 +1,150 @@
+"""Sequential: a stack of layers with forward, backward, prediction and introspection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from model.layers import Layer, build_layer
+from model.layers.base import Shape
+from model.losses import softmax
+
+
+class Sequential:
+    """Layers applied in order to a batch (N, *input_shape) -> logits (N, classes).
+
+    ``forward`` in training mode keeps each layer's cache for ``backward``; parameters and
+    gradients are exposed as flat ``"<index>.<name>"`` dicts that optimizers update in place.
+    """
+
+    def __init__(self, layers: list[Layer], input_shape: Shape) -> None:
+        self.layers = layers
+        self.input_shape = tuple(input_shape)
+        self.training = False
+        self._caches: list[Any] | None = None
+        if layers:
+            layers[0].needs_input_grad = False
+        self.output_shape = self._infer_shapes()[-1]
+
+    @classmethod
+    def from_spec(
+        cls, arch: list[dict[str, Any]], input_shape: Shape = (1, 28, 28), seed: int = 0
+    ) -> Sequential:
+        """Build from plain-dict layer specs (see :func:`model.layers.build_layer`)."""
+        rng = np.random.default_rng(seed)
+        layers, shape = [], tuple(input_shape)
+        for spec in arch:
+            layer = build_layer(spec, shape, rng)
+            shape = layer.output_shape(shape)
+            layers.append(layer)
+        return cls(layers, input_shape)
+
+    def spec(self) -> list[dict[str, Any]]:
+        return [layer.spec() for layer in self.layers]
+
+    def _infer_shapes(self) -> list[Shape]:
+        shapes = [self.input_shape]
+        for layer in self.layers:
+            shapes.append(layer.output_shape(shapes[-1]))
+        return shapes
+
+    # modes ----------------------------------------------------------------------------
+    def train(self) -> Sequential:
+        self.training = True
+        return self
+
+    def eval(self) -> Sequential:
+        self.training = False
+        self._caches = None
+        return self
+
+    # passes ---------------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x (N, *input_shape) -> logits (N, classes); keeps caches when training."""
+        caches = []
+        for layer in self.layers:
+            x, cache = layer.forward(x, self.training)
+            caches.append(cache)
+        self._caches = caches if self.training else None
+        return x
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        """Back-propagate d(loss)/d(logits) (N, classes); fills every layer's ``grads``."""
+        if self._caches is None:
+            raise RuntimeError("backward needs a forward pass in training mode first")
+        grad = dlogits
+        for layer, cache in zip(reversed(self.layers), reversed(self._caches), strict=True):
+            grad = layer.backward(grad, cache)
+        self._caches = None
+
+    def predict_proba(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Class probabilities (N, classes) in inference mode, in batches."""
+        was_training, self.training = self.training, False
+        try:
+            chunks = [
+                softmax(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
+            ]
+        finally:
+            self.training = was_training
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.output_shape[0]))
+
+    def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Predicted class indices (N,)."""
+        return self.predict_proba(x, batch_size).argmax(axis=1)
+
+    def activations(self, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """Every layer's output for ONE input x (*input_shape), in inference mode.
+
+        Returns [(name, activation without batch axis)], e.g. ("0:conv2d", (8, 24, 24)).
+        """
+        out, result = x[None], []
+        for i, layer in enumerate(self.layers):
+            out, _ = layer.forward(out, False)
+            result.append((f"{i}:{layer.type_name}", out[0]))
+        return result
+
+    # parameters -----------------------------------------------------------------------
+    def _flat(self, attribute: str) -> dict[str, np.ndarray]:
+        return {
+            f"{i}.{name}": value
+            for i, layer in enumerate(self.layers)
+            for name, value in getattr(layer, attribute).items()
+        }
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Trainable arrays by ``"<layer index>.<name>"`` (the live arrays, not copies)."""
+        return self._flat("params")
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Gradients from the last backward pass, same keys as :meth:`parameters`."""
+        return self._flat("grads")
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Saved non-trained state (BatchNorm running statistics)."""
+        return self._flat("buffers")
+
+    def decayed_parameters(self) -> set[str]:
+        """Keys of the parameters that should take L2 weight decay (weights only)."""
+        return {f"{i}.{n}" for i, layer in enumerate(self.layers) for n in layer.decayed}
+
+    def load_state(self, params: dict[str, np.ndarray], buffers: dict[str, np.ndarray]) -> None:
+        """Copy arrays into the network; keys and shapes must match exactly."""
+        for attribute, values in (("params", params), ("buffers", buffers)):
+            expected = self._flat(attribute)
+            if set(values) != set(expected):
+                missing, extra = set(expected) - set(values), set(values) - set(expected)
+                raise ValueError(f"{attribute} do not fit: missing {missing}, unexpected {extra}")
+            for key, value in values.items():
+                if value.shape != expected[key].shape:
+                    raise ValueError(f"{key}: shape {value.shape} != {expected[key].shape}")
+                index, name = key.split(".", 1)
+                getattr(self.layers[int(index)], attribute)[name] = value.astype(np.float32)
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for p in self.parameters().values()))
+
+    def __repr__(self) -> str:
+        lines = [f"Sequential(input {self.input_shape}, {self.num_parameters()} parameters)"]
+        lines += [f"  {i}: {layer!r}" for i, layer in enumerate(self.layers)]
+        return "\n".join(lines)
