@@ -49,13 +49,14 @@ def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
 
 
 def im2col(x_padded: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
-    """Columns of receptive fields, one contiguous copy.
+    """Receptive fields as the columns of one matrix, one contiguous copy.
 
-    x_padded: (N, C, H, W) -> cols (N, C * kh * kw, OH * OW).
+    x_padded: (N, C, H, W) -> cols (C * kh * kw, N * OH * OW), so that a whole batch's
+    convolution is a single (F, C*kh*kw) @ cols matrix multiply.
     """
-    view = window_view(x_padded, kh, kw, stride)
-    n, c, _, _, oh, ow = view.shape
-    return np.ascontiguousarray(view).reshape(n, c * kh * kw, oh * ow)
+    view = window_view(x_padded, kh, kw, stride)  # (N, C, kh, kw, OH, OW)
+    c = view.shape[1]
+    return np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5)).reshape(c * kh * kw, -1)
 
 
 def col2im(
@@ -63,15 +64,26 @@ def col2im(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add columns back into a padded input.
 
-    cols: (N, C * kh * kw, OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W).
+    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W).
     """
     n, c, h, w = padded_shape
     oh = (h - kh) // stride + 1
     ow = (w - kw) // stride + 1
-    cols6 = cols.reshape(n, c, kh, kw, oh, ow)
+    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
     out = np.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i, i + stride * (oh - 1) + 1, stride)
         for j in range(kw):
-            out[:, :, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, :, i, j]
+            cells = (slice(None), slice(None), rows, slice(j, j + stride * (ow - 1) + 1, stride))
+            out[cells] += cols6[:, i, j].transpose(1, 0, 2, 3)
     return out
+
+
+def channels_first(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, N * H * W) matrix; free when ``a`` is already laid out that way."""
+    return a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1)
+
+
+def batch_first(a: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
+    """(C, N * H * W) matrix -> (N, C, H, W) view (no copy)."""
+    return a.reshape(a.shape[0], n, h, w).transpose(1, 0, 2, 3)

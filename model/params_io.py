@@ -195,12 +195,18 @@ def _from_dict(obj: Any) -> LoadedParams:
         raise ParamsError(f"not a {FORMAT} file")
     if obj.get("format_version") != FORMAT_VERSION:
         raise ParamsError(f"unsupported format version {obj.get('format_version')!r}")
+    stores = [obj.get("params"), obj.get("buffers")]
+    if not all(isinstance(store, dict) for store in stores):
+        raise ParamsError("params and buffers must be dicts of arrays")
+    arrays = [a for store in stores for a in store.values()]
+    if not all(isinstance(a, np.ndarray) and np.isfinite(a).all() for a in arrays):
+        raise ParamsError("weights and statistics must be finite NumPy arrays")
     try:
         network = Sequential.from_spec(obj["arch"], tuple(obj["input_shape"]))
         network.load_state(obj["params"], obj["buffers"])
         normalization = {"mean": float(obj["normalization"]["mean"]),
                          "std": float(obj["normalization"]["std"])}
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ParamsError(f"parameter file does not describe a usable network: {exc}") from exc
     if normalization["std"] <= 0:
         raise ParamsError("normalization std must be positive")

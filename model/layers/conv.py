@@ -6,7 +6,15 @@ from typing import Any
 
 import numpy as np
 
-from model.conv_ops import col2im, im2col, output_size, pad_spatial, same_padding
+from model.conv_ops import (
+    batch_first,
+    channels_first,
+    col2im,
+    im2col,
+    output_size,
+    pad_spatial,
+    same_padding,
+)
 from model.layers.base import Layer, Shape, he_normal
 
 
@@ -60,27 +68,45 @@ class Conv2D(Layer):
         n, _, h, w = x.shape
         pads = (self._pads(h), self._pads(w))
         x_padded = pad_spatial(x, *pads)
-        cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (N, C*K*K, P)
-        weights = self.params["W"].reshape(self.filters, -1)  # (F, C*K*K)
-        out = np.matmul(weights, cols)  # (N, F, P)
+        cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, N*P)
+        out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, N*P): one GEMM
         out += self.params["b"][:, None]
         _, oh, ow = self.output_shape(x.shape[1:])
-        return out.reshape(n, self.filters, oh, ow), (cols, x_padded.shape, pads)
+        # An (N, F, OH, OW) view of channel-major memory; the next layer reads it as is.
+        return batch_first(out, n, oh, ow), (cols, x_padded.shape, pads)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         cols, padded_shape, (pad_h, pad_w) = cache
-        n = dout.shape[0]
-        dout_mat = dout.reshape(n, self.filters, -1)  # (N, F, P)
-        weights = self.params["W"].reshape(self.filters, -1)
-        dweights = np.tensordot(dout_mat, cols, axes=([0, 2], [0, 2]))  # (F, C*K*K)
-        self.grads["W"] = dweights.reshape(self.params["W"].shape)
-        self.grads["b"] = dout_mat.sum(axis=(0, 2))
+        dout_mat = channels_first(dout)  # (F, N*P)
+        self.grads["W"] = (dout_mat @ cols.T).reshape(self.params["W"].shape)
+        self.grads["b"] = dout_mat.sum(axis=1)
         if not self.needs_input_grad:
             return None
-        dcols = np.matmul(weights.T, dout_mat)  # (N, C*K*K, P)
-        dx_padded = col2im(dcols, padded_shape, self.kernel, self.kernel, self.stride)
+        k = self.kernel
+        if self.stride == 1 and max(*pad_h, *pad_w) <= k - 1:
+            return self._input_grad_by_full_correlation(dout, pad_h, pad_w)
+        dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, N*P)
+        dx_padded = col2im(dcols, padded_shape, k, k, self.stride)
         h, w = padded_shape[2], padded_shape[3]
         return dx_padded[:, :, pad_h[0] : h - pad_h[1], pad_w[0] : w - pad_w[1]]
+
+    def _input_grad_by_full_correlation(
+        self, dout: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]
+    ) -> np.ndarray:
+        """Stride-1 input gradient as a convolution of dout with the flipped kernels.
+
+        dout (N, F, OH, OW) -> dx (N, C, H, W). Padding dout by K-1 minus the forward
+        padding lands exactly on the unpadded input, so nothing is scattered or cropped.
+        """
+        k = self.kernel
+        dout_padded = pad_spatial(
+            dout, (k - 1 - pad_h[0], k - 1 - pad_h[1]), (k - 1 - pad_w[0], k - 1 - pad_w[1])
+        )
+        cols = im2col(dout_padded, k, k, 1)  # (F*K*K, N*H*W)
+        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
+        dx = flipped.reshape(self.in_channels, -1) @ cols  # (C, N*H*W)
+        n, _, h, w = dout_padded.shape
+        return batch_first(dx, n, h - k + 1, w - k + 1)
 
     def spec(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from model.conv_ops import col2im, window_view
 from model.layers.base import Layer, Shape
 
 
@@ -14,7 +13,8 @@ class MaxPool2D(Layer):
     """Max over ``kernel x kernel`` windows every ``stride`` cells; no padding (floor).
 
     x: (N, C, H, W) -> (N, C, OH, OW). The gradient flows to exactly one input per window
-    (the first maximum), so ties never double-count.
+    (the first maximum in row-major window order), so ties never double-count.
+    Both passes loop over the K*K window offsets, each a vectorised strided slice.
     """
 
     type_name = "maxpool2d"
@@ -34,34 +34,34 @@ class MaxPool2D(Layer):
             raise ValueError(f"maxpool2d: input {input_shape} is smaller than the window")
         return c, oh, ow
 
-    def _windows(self, x: np.ndarray) -> np.ndarray:
-        """x (N, C, H, W) -> contiguous windows (N, C, K*K, OH, OW)."""
-        k, s = self.kernel, self.stride
-        if k == s and x.shape[2] % k == 0 and x.shape[3] % k == 0:
-            n, c, h, w = x.shape  # non-overlapping tiling: a reshape, no strided gather
-            tiles = x.reshape(n, c, h // k, k, w // k, k).transpose(0, 1, 3, 5, 2, 4)
-            return tiles.reshape(n, c, k * k, h // k, w // k)
-        view = window_view(x, k, k, s)
-        n, c, _, _, oh, ow = view.shape
-        return np.ascontiguousarray(view).reshape(n, c, k * k, oh, ow)
+    def _offset_slices(self, oh: int, ow: int):
+        """Yield (window offset index, slice of the input read at that offset)."""
+        s = self.stride
+        for offset in range(self.kernel * self.kernel):
+            i, j = divmod(offset, self.kernel)
+            rows = slice(i, i + s * (oh - 1) + 1, s)
+            yield offset, (..., rows, slice(j, j + s * (ow - 1) + 1, s))
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
-        windows = self._windows(x)
-        argmax = windows.argmax(axis=2)[:, :, None]  # (N, C, 1, OH, OW)
-        out = np.take_along_axis(windows, argmax, axis=2)[:, :, 0]
+        _, oh, ow = self.output_shape(x.shape[1:])
+        out = argmax = None
+        for offset, window in self._offset_slices(oh, ow):
+            candidate = x[window]
+            if out is None:
+                out = candidate.copy()
+                argmax = np.zeros(out.shape, dtype=np.uint8)
+                continue
+            better = candidate > out
+            np.maximum(out, candidate, out=out)
+            np.putmask(argmax, better, offset)
         return out, (argmax, x.shape)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
         argmax, x_shape = cache
-        n, c, oh, ow = dout.shape
-        k, s = self.kernel, self.stride
-        dwindows = np.zeros((n, c, k * k, oh, ow), dtype=dout.dtype)
-        np.put_along_axis(dwindows, argmax, dout[:, :, None], axis=2)
-        h, w = x_shape[2], x_shape[3]
-        if k == s and h % k == 0 and w % k == 0:
-            tiles = dwindows.reshape(n, c, k, k, oh, ow).transpose(0, 1, 4, 2, 5, 3)
-            return tiles.reshape(x_shape)
-        return col2im(dwindows.reshape(n, c * k * k, oh * ow), x_shape, k, k, s)
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for offset, window in self._offset_slices(*dout.shape[2:]):
+            dx[window] += np.where(argmax == offset, dout, 0)
+        return dx
 
     def spec(self) -> dict[str, Any]:
         return {"type": self.type_name, "kernel": self.kernel, "stride": self.stride}
