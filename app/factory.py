@@ -1,0 +1,74 @@
+"""The application factory: configuration from the environment, model loading, create_app.
+
+:func:`create_app` builds the app. Configuration comes from the environment:
+
+- ``DIGITS_PARAMS``: the parameter file to serve (default: params/default.pkl);
+- ``DIGITS_MAX_BODY_BYTES``: the largest request body accepted (default 2 MiB).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.errors import register_error_handlers
+from app.predictor import Predictor
+from app.routes import bp
+from app.security import register_security_headers
+from model.params_io import ParamsError
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS_ENV = "DIGITS_PARAMS"
+MAX_BODY_ENV = "DIGITS_MAX_BODY_BYTES"
+DEFAULT_PARAMS = ROOT / "params" / "default.pkl"
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+
+
+class StartupError(RuntimeError):
+    """The service cannot start (for example: its parameter file is missing or refused)."""
+
+
+def default_config() -> dict[str, Any]:
+    """Settings from the environment (see the module docstring)."""
+    try:
+        max_body = int(os.environ.get(MAX_BODY_ENV) or DEFAULT_MAX_BODY)
+    except ValueError as exc:
+        raise StartupError(f"cannot start: {MAX_BODY_ENV} must be a number of bytes") from exc
+    return {
+        "PARAMS_PATH": os.environ.get(PARAMS_ENV) or str(DEFAULT_PARAMS),
+        "MAX_CONTENT_LENGTH": max_body,
+        "MAX_FORM_MEMORY_SIZE": max_body,
+        "DEBUG": False,
+        "TESTING": False,
+    }
+
+
+def load_predictor(path: str | os.PathLike) -> Predictor:
+    """Load the parameter file or raise :class:`StartupError` saying clearly why not."""
+    try:
+        return Predictor.from_file(path)
+    except ParamsError as exc:
+        raise StartupError(
+            f"cannot start: the model parameter file was not loaded: {exc} "
+            f"(set {PARAMS_ENV} to a valid parameter file)"
+        ) from exc
+
+
+def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None = None) -> Flask:
+    """Build the app; loads the model now (once per process) unless ``predictor`` is given."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(default_config())
+    app.config.update(config or {})
+    app.extensions["digits_predictor"] = predictor or load_predictor(app.config["PARAMS_PATH"])
+    register_error_handlers(app)
+    register_security_headers(app)
+    app.register_blueprint(bp)
+    return app

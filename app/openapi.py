@@ -1,0 +1,252 @@
+"""The OpenAPI 3.1 document served at /openapi.json, describing the API as it behaves."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from app.imaging import MAX_SIDE
+from app.payload import RAW_TYPES
+
+_DATA_URL = {"type": "string", "pattern": "^data:image/png;base64,[A-Za-z0-9+/=]+$"}
+_PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
+                         "description": "Machine-readable, e.g. invalid_base64."},
+                "message": {"type": "string", "description": "A human sentence."},
+            },
+        }
+    },
+}
+
+_FEATURE_MAP = {
+    "type": "object",
+    "required": ["layer", "index", "description", "channels", "height", "width", "maps"],
+    "properties": {
+        "layer": {"type": "string", "description": 'Layer name, e.g. "0:conv2d".'},
+        "index": {"type": "integer", "minimum": 0},
+        "description": {"type": "string"},
+        "channels": {"type": "integer", "minimum": 1},
+        "height": {"type": "integer", "minimum": 1},
+        "width": {"type": "integer", "minimum": 1},
+        "maps": {
+            "type": "array",
+            "items": _DATA_URL,
+            "description": "One grayscale PNG per channel, each min-max scaled to 0-255.",
+        },
+    },
+}
+
+_PREDICTION = {
+    "type": "object",
+    "required": ["status", "digit", "confidence", "probabilities", "input_image", "message",
+                 "model", "time_ms"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "no_digit"],
+                   "description": "no_digit: the image is blank or nearly blank; no guess."},
+        "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9},
+        "confidence": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+        "probabilities": {
+            "anyOf": [
+                {"type": "array", "items": _PROBABILITY, "minItems": 10, "maxItems": 10},
+                {"type": "null"},
+            ],
+            "description": "P(digit = i) for i = 0..9; null when status is no_digit.",
+        },
+        "input_image": {
+            **_DATA_URL,
+            "description": "The 28x28 grayscale PNG the network saw, white digit on black "
+                           "(all black when status is no_digit).",
+        },
+        "message": {"type": "string"},
+        "model": {
+            "type": "object",
+            "required": ["name", "version"],
+            "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+        },
+        "time_ms": {"type": "number", "minimum": 0,
+                    "description": "Server time to decode, preprocess and predict."},
+        "feature_maps": {"type": "array", "items": _FEATURE_MAP,
+                         "description": "Only with ?explain=1: one entry per conv layer."},
+    },
+}
+
+_MODEL = {
+    "type": "object",
+    "required": ["name", "version", "architecture", "input_shape", "parameters",
+                 "test_accuracy", "sha256"],
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string",
+                    "description": 'The file\'s meta "version", else "sha256:" + 12 hex digits.'},
+        "architecture": {
+            "type": "array",
+            "items": {"type": "object", "required": ["type"],
+                      "properties": {"type": {"type": "string"}}},
+            "description": "Layer specs, e.g. {type: conv2d, filters: 8, kernel: 5, ...}.",
+        },
+        "input_shape": {"type": "array", "items": {"type": "integer"},
+                        "minItems": 3, "maxItems": 3},
+        "parameters": {"type": "integer", "minimum": 0},
+        "test_accuracy": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "layers": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_PREDICT_ERRORS = {
+    "400": _error_response(
+        "Bad request: empty body, invalid JSON, no image field, invalid base64 or data URL, "
+        "or an invalid explain value."),
+    "413": _error_response(
+        "Too large: the body is over the size limit (2 MiB by default), or the image is over "
+        f"{MAX_SIDE} pixels a side (code image_too_large)."),
+    "415": _error_response(
+        "Unsupported media type: a Content-Type other than JSON, a form or an image type, "
+        "or an image format other than PNG, JPEG, GIF, BMP and WebP."),
+    "422": _error_response(
+        "Not a usable image: not an image at all (not_an_image), corrupt (corrupt_image), "
+        "truncated (truncated_image), or a decompression bomb (decompression_bomb)."),
+}
+
+_IMAGE_BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+#: Canonical base64 of at least one byte, optionally as a data URL with an image type.
+_BASE64_IMAGE = (
+    "^(data:image/(png|jpeg|gif|bmp|webp);base64,)?"
+    "([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$"
+)
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "NumPy CNN digits",
+        "version": "1.0.0",
+        "description": (
+            "Draw a digit, watch a CNN read it. POST an image of one handwritten digit to "
+            "/predict; it is preprocessed as MNIST was (crop to the ink, longer side to 20 px, "
+            "centre of mass at the centre of 28x28) and read by a convolutional network "
+            "written in NumPy. Every error is JSON: {error: {code, message}}."
+        ),
+    },
+    "paths": {
+        "/predict": {
+            "post": {
+                "operationId": "predict",
+                "summary": "Read the handwritten digit in an image",
+                "description": (
+                    "The image may be a canvas with a transparent background and dark strokes, "
+                    "white strokes on black, or dark ink on light paper (the polarity is read "
+                    "from the image's border). A blank or nearly blank image gets status "
+                    "no_digit with digit, confidence and probabilities null."
+                ),
+                "parameters": [{
+                    "name": "explain",
+                    "in": "query",
+                    "required": False,
+                    "description": "1 adds each convolution layer's feature maps.",
+                    "schema": {"type": "string", "enum": ["0", "1", "true", "false"]},
+                }],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {
+                            "type": "object",
+                            "required": ["image"],
+                            "properties": {"image": {
+                                "type": "string",
+                                "pattern": _BASE64_IMAGE,
+                                "description": (
+                                    "A data URL (data:image/png;base64,..., as a canvas's "
+                                    "toDataURL gives) or bare base64 of the image file. "
+                                    "URL-safe base64, missing padding and line breaks are "
+                                    "accepted too."
+                                ),
+                            }},
+                        }},
+                        "multipart/form-data": {"schema": {
+                            "type": "object",
+                            "required": ["image"],
+                            "properties": {"image": {
+                                "type": "string", "format": "binary", "minLength": 1,
+                                "description": "The image file (a text field holding a "
+                                               "data URL or base64 is accepted too).",
+                            }},
+                        }},
+                        "application/x-www-form-urlencoded": {"schema": {
+                            "type": "object",
+                            "required": ["image"],
+                            "properties": {"image": {"type": "string", "pattern": _BASE64_IMAGE,
+                                                     "description": "As in the JSON body."}},
+                        }},
+                        **{media: _IMAGE_BINARY for media in sorted(RAW_TYPES)
+                           if media in ("image/png", "image/jpeg", "image/gif", "image/bmp",
+                                        "image/webp", "application/octet-stream")},
+                    },
+                },
+                "responses": {
+                    "200": _json_response("The prediction, or status no_digit.",
+                                          {"$ref": "#/components/schemas/Prediction"}),
+                    **_PREDICT_ERRORS,
+                },
+            }
+        },
+        "/api/model": {
+            "get": {
+                "operationId": "model",
+                "summary": "The served model: architecture, size, accuracy and file hash",
+                "responses": {"200": _json_response("The model.",
+                                                    {"$ref": "#/components/schemas/Model"})},
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "summary": "Liveness: answers without touching the model",
+                "responses": {"200": _json_response("Alive.", {
+                    "type": "object", "required": ["status"],
+                    "properties": {"status": {"const": "ok"}},
+                })},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {"200": _json_response("The OpenAPI document.", {"type": "object"})},
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Prediction": _PREDICTION,
+            "FeatureMap": _FEATURE_MAP,
+            "Model": _MODEL,
+            "Error": _ERROR,
+        }
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy of the OpenAPI document."""
+    return deepcopy(_DOCUMENT)

@@ -1,0 +1,139 @@
+"""The loaded model: read once per worker, then used for predictions and feature maps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.pngs import min_max_scaled, png_data_url
+from model.inference import to_network_input
+from model.params_io import LoadedParams, load_params
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    """probabilities (10,) float64; digit and confidence taken from them."""
+
+    probabilities: np.ndarray
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+
+class Predictor:
+    """A parameter file's network with its name, version, accuracy and hash."""
+
+    def __init__(self, loaded: LoadedParams) -> None:
+        self.loaded = loaded
+        self.network = loaded.network
+        self.name = loaded.name or Path(loaded.path).stem
+        self.version = str(loaded.meta.get("version") or f"sha256:{loaded.sha256[:12]}")
+        self.test_accuracy = _test_accuracy(loaded)
+        self._lock = threading.Lock()  # layers keep no per-call state, but be safe with threads
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Predictor:
+        """Load a parameter file; raises model.params_io.ParamsError when it is unusable."""
+        predictor = cls(load_params(path))
+        log.info("loaded model %s (%s) from %s", predictor.name, predictor.version, path)
+        return predictor
+
+    def _input(self, image: np.ndarray) -> np.ndarray:
+        """image (28, 28) float in [0, 1] -> (1, 1, 28, 28) normalised float32."""
+        return to_network_input(image[None], self.loaded.normalization)
+
+    def predict(self, image: np.ndarray) -> Prediction:
+        """image (28, 28) float in [0, 1], white on black -> :class:`Prediction`."""
+        with self._lock:
+            proba = self.network.predict_proba(self._input(image))
+        return Prediction(np.asarray(proba[0], np.float64))
+
+    def feature_maps(self, image: np.ndarray) -> list[dict[str, Any]]:
+        """One entry per conv layer: its activation after the following ReLU, as PNGs.
+
+        image (28, 28) float in [0, 1]. Each entry: layer, index, description, channels,
+        height, width and maps (one min-max scaled grayscale PNG data URL per channel).
+        """
+        with self._lock:
+            activations = self.network.activations(self._input(image)[0])
+        specs = self.network.spec()
+        result = []
+        for index, (name, output) in enumerate(activations):
+            if specs[index]["type"] != "conv2d":
+                continue
+            chosen, after = output, "output (no ReLU follows)"
+            for later in range(index + 1, len(activations)):
+                kind = specs[later]["type"]
+                if kind == "conv2d":
+                    break
+                if kind == "relu":
+                    chosen, after = activations[later][1], f"after the ReLU at layer {later}"
+                    break
+            spec = specs[index]
+            channels, height, width = chosen.shape
+            result.append({
+                "layer": name,
+                "index": index,
+                "description": (
+                    f"conv {spec['kernel']}x{spec['kernel']}, {spec['filters']} filters, "
+                    f"stride {spec['stride']}, padding {spec['padding']}; {after}"
+                ),
+                "channels": int(channels),
+                "height": int(height),
+                "width": int(width),
+                "maps": [png_data_url(min_max_scaled(channel)) for channel in chosen],
+            })
+        return result
+
+    def describe(self) -> dict[str, Any]:
+        """What GET /api/model answers."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "architecture": _plain(self.network.spec()),
+            "input_shape": [int(d) for d in self.network.input_shape],
+            "parameters": self.network.num_parameters(),
+            "test_accuracy": self.test_accuracy,
+            "sha256": self.loaded.sha256,
+            "layers": [repr(layer) for layer in self.network.layers],
+        }
+
+
+def _test_accuracy(loaded: LoadedParams) -> float | None:
+    """meta["test_accuracy"], else "test_accuracy" in <params stem>.metrics.json, else None."""
+    value = loaded.meta.get("test_accuracy")
+    if value is None and loaded.path:
+        metrics = Path(loaded.path).with_suffix(".metrics.json")
+        try:
+            value = json.loads(metrics.read_text()).get("test_accuracy")
+        except (OSError, ValueError, AttributeError):
+            value = None
+    try:
+        value = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return value if value is not None and 0.0 <= value <= 1.0 else None
+
+
+def _plain(value: Any) -> Any:
+    """Layer specs with NumPy scalars turned into JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
