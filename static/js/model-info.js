@@ -1,0 +1,144 @@
+// "The model": name, size, test accuracy and the layer stack from GET /api/model.
+
+const LAYER_NAMES = {
+  conv2d: "Convolution",
+  batchnorm2d: "Batch norm",
+  batchnorm1d: "Batch norm",
+  relu: "ReLU",
+  maxpool2d: "Max pool",
+  avgpool2d: "Average pool",
+  flatten: "Flatten",
+  dense: "Dense",
+  dropout: "Dropout",
+  softmax: "Softmax",
+};
+
+/** Fill `container` with the model's details. */
+export function renderModelInfo(container, info) {
+  const summary = document.createElement("dl");
+  summary.className = "model-summary";
+  addFact(summary, "Model", info.name ?? "unnamed", info.version ? `version ${info.version}` : "");
+  addFact(summary, "Test accuracy", formatAccuracy(info.test_accuracy));
+  addFact(
+    summary,
+    "Parameters",
+    Number.isFinite(info.parameters) ? info.parameters.toLocaleString("en-US") : "–",
+  );
+  const arch = Array.isArray(info.architecture) ? info.architecture : [];
+  addFact(summary, "Layers", String(arch.length));
+
+  const heading = document.createElement("h3");
+  heading.className = "subtitle";
+  heading.id = "architecture-heading";
+  heading.textContent = "Architecture, input to output";
+
+  const list = document.createElement("ol");
+  list.className = "architecture";
+  list.setAttribute("aria-labelledby", heading.id);
+  const shapes = inferShapes(arch, info.input_shape);
+  const input = document.createElement("li");
+  input.dataset.kind = "input";
+  input.append(span("arch-type", "Input"), span("arch-shape", formatShape(info.input_shape)));
+  list.append(input);
+  arch.forEach((spec, i) => {
+    const item = document.createElement("li");
+    item.dataset.kind = spec.type;
+    item.append(span("arch-type", describeLayer(spec)));
+    if (shapes[i]) item.append(span("arch-shape", formatShape(shapes[i])));
+    list.append(item);
+  });
+
+  const parts = [summary, heading, list];
+  if (info.sha256) {
+    const sha = document.createElement("p");
+    sha.className = "sha";
+    sha.textContent = `Parameter file SHA-256: ${info.sha256}`;
+    parts.push(sha);
+  }
+  container.replaceChildren(...parts);
+}
+
+/** One layer spec as a short label, e.g. "Convolution 5×5 ×8". */
+export function describeLayer(spec) {
+  const name = LAYER_NAMES[spec.type] || spec.type;
+  switch (spec.type) {
+    case "conv2d":
+      return `${name} ${spec.kernel}×${spec.kernel}, ${spec.filters} filters`;
+    case "maxpool2d":
+    case "avgpool2d":
+      return `${name} ${spec.kernel}×${spec.kernel}`;
+    case "dense":
+      return `${name} ${spec.units}`;
+    case "dropout":
+      return spec.rate !== undefined ? `${name} ${Math.round(spec.rate * 100)}%` : name;
+    default:
+      return name;
+  }
+}
+
+/** Output shape after each layer ([C, H, W] or [N]); null where a spec is not understood. */
+export function inferShapes(arch, inputShape) {
+  let shape = Array.isArray(inputShape) ? [...inputShape] : null;
+  return arch.map((spec) => {
+    shape = shape ? nextShape(spec, shape) : null;
+    return shape;
+  });
+}
+
+function nextShape(spec, shape) {
+  const spatial = shape.length === 3;
+  switch (spec.type) {
+    case "conv2d": {
+      if (!spatial) return null;
+      const [, h, w] = shape;
+      const k = spec.kernel;
+      const s = spec.stride ?? 1;
+      let pad = 0;
+      if (spec.padding === "same") return [spec.filters, Math.ceil(h / s), Math.ceil(w / s)];
+      if (Number.isFinite(spec.padding)) pad = spec.padding;
+      return [spec.filters, Math.floor((h + 2 * pad - k) / s) + 1, Math.floor((w + 2 * pad - k) / s) + 1];
+    }
+    case "maxpool2d":
+    case "avgpool2d": {
+      if (!spatial) return null;
+      const [c, h, w] = shape;
+      const s = spec.stride ?? spec.kernel;
+      return [c, Math.floor((h - spec.kernel) / s) + 1, Math.floor((w - spec.kernel) / s) + 1];
+    }
+    case "flatten":
+      return [shape.reduce((a, b) => a * b, 1)];
+    case "dense":
+      return [spec.units];
+    default:
+      return shape; // activations, normalisation and dropout keep the shape
+  }
+}
+
+function formatShape(shape) {
+  if (!Array.isArray(shape)) return "";
+  if (shape.length === 3) return `${shape[1]}×${shape[2]}×${shape[0]}`;
+  return shape.join("×");
+}
+
+function formatAccuracy(value) {
+  if (typeof value !== "number") return "not measured";
+  return `${(value * 100).toFixed(2)}%`;
+}
+
+function addFact(list, term, value, note = "") {
+  const wrap = document.createElement("div");
+  const dt = document.createElement("dt");
+  dt.textContent = term;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  if (note) dd.append(span("fact-note", note));
+  wrap.append(dt, dd);
+  list.append(wrap);
+}
+
+function span(className, text) {
+  const el = document.createElement("span");
+  el.className = className;
+  el.textContent = text;
+  return el;
+}
