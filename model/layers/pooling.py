@@ -15,6 +15,7 @@ class MaxPool2D(Layer):
     x: (N, C, H, W) -> (N, C, OH, OW). The gradient flows to exactly one input per window
     (the first maximum in row-major window order), so ties never double-count.
     Both passes loop over the K*K window offsets, each a vectorised strided slice.
+    Cache: the input and output (N, C, OH, OW).
     """
 
     type_name = "maxpool2d"
@@ -44,23 +45,33 @@ class MaxPool2D(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         _, oh, ow = self.output_shape(x.shape[1:])
-        out = argmax = None
-        for offset, window in self._offset_slices(oh, ow):
-            candidate = x[window]
-            if out is None:
-                out = candidate.copy()
-                argmax = np.zeros(out.shape, dtype=np.uint8)
-                continue
-            better = candidate > out
+        windows = (x[window] for _, window in self._offset_slices(oh, ow))
+        out = next(windows).copy()
+        for candidate in windows:
             np.maximum(out, candidate, out=out)
-            np.putmask(argmax, better, offset)
-        return out, (argmax, x.shape)
+        return out, (x, out)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
-        argmax, x_shape = cache
-        dx = np.zeros(x_shape, dtype=dout.dtype)
-        for offset, window in self._offset_slices(*dout.shape[2:]):
-            dx[window] += np.where(argmax == offset, dout, 0)
+        """Route each window's gradient to its first maximum, found again from (x, out):
+        cheaper than tracking argmax in the forward pass, which inference never needs."""
+        x, out = cache
+        overlapping = self.stride < self.kernel
+        k, s = self.kernel, self.stride
+        covered = k == s and x.shape[2] % k == 0 and x.shape[3] % k == 0
+        # Same memory order as x (the conv above may hand over a channel-major view), and
+        # no zero-fill when the windows tile the input exactly.
+        dx = (np.empty_like if covered else np.zeros_like)(x, dtype=dout.dtype)
+        unclaimed = np.ones(out.shape, dtype=bool)
+        for offset, window in self._offset_slices(*out.shape[2:]):
+            hit = x[window] == out
+            hit &= unclaimed
+            routed = dout * hit
+            if overlapping:
+                dx[window] += routed
+            else:
+                dx[window] = routed
+            if offset < self.kernel * self.kernel - 1:
+                unclaimed &= ~hit
         return dx
 
     def spec(self) -> dict[str, Any]:

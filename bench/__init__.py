@@ -1,0 +1,1 @@
+"""Benchmarks of the NumPy engine, optionally against a PyTorch twin (see bench_model.py)."""
