@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.pngs import min_max_scaled, png_data_url
+from model.fuse import fold_batchnorm
 from model.inference import to_network_input
 from model.params_io import LoadedParams, load_params
 
@@ -39,6 +40,9 @@ class Predictor:
     def __init__(self, loaded: LoadedParams) -> None:
         self.loaded = loaded
         self.network = loaded.network
+        # Predictions use a copy with batch norm folded into the convs (same function,
+        # fewer layers); feature maps use the original so layer indices match /api/model.
+        self.inference_network = fold_batchnorm(loaded.network)
         self.name = loaded.name or Path(loaded.path).stem
         self.version = str(loaded.meta.get("version") or f"sha256:{loaded.sha256[:12]}")
         self.test_accuracy = _test_accuracy(loaded)
@@ -58,7 +62,7 @@ class Predictor:
     def predict(self, image: np.ndarray) -> Prediction:
         """image (28, 28) float in [0, 1], white on black -> :class:`Prediction`."""
         with self._lock:
-            proba = self.network.predict_proba(self._input(image))
+            proba = self.inference_network.predict_proba(self._input(image))
         return Prediction(np.asarray(proba[0], np.float64))
 
     def feature_maps(self, image: np.ndarray) -> list[dict[str, Any]]:
