@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 from PIL import Image, ImageDraw
 
@@ -88,16 +89,25 @@ def draw_with_mouse(page, strokes: Iterable[Stroke], selector: str = "#canvas") 
         page.mouse.up()
 
 
+@contextmanager
+def _devtools_on(page, selector: str):
+    """A DevTools session on ``page`` and the bounding box of ``selector``, detached after."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        box = page.locator(selector).bounding_box()
+        assert box, f"{selector} is not visible"
+        yield cdp, box
+    finally:
+        cdp.detach()
+
+
 def draw_with_touch(page, strokes: Iterable[Stroke], selector: str = "#canvas") -> None:
     """Draw strokes with a finger: real touch input through the DevTools protocol.
 
     Chromium turns these into touch events and pointer events of pointerType "touch",
     exactly as for a finger on a phone screen (the context needs has_touch=True).
     """
-    cdp = page.context.new_cdp_session(page)
-    try:
-        box = page.locator(selector).bounding_box()
-        assert box, f"{selector} is not visible"
+    with _devtools_on(page, selector) as (cdp, box):
         for stroke in strokes:
             x, y = to_page(box, stroke[0])
             touch(cdp, "touchStart", x, y)
@@ -105,16 +115,11 @@ def draw_with_touch(page, strokes: Iterable[Stroke], selector: str = "#canvas") 
                 x, y = to_page(box, point)
                 touch(cdp, "touchMove", x, y)
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    finally:
-        cdp.detach()
 
 
 def draw_with_pen(page, strokes: Iterable[Stroke], selector: str = "#canvas") -> None:
     """Draw strokes with a stylus: mouse input that Chromium reports as pointerType "pen"."""
-    cdp = page.context.new_cdp_session(page)
-    try:
-        box = page.locator(selector).bounding_box()
-        assert box, f"{selector} is not visible"
+    with _devtools_on(page, selector) as (cdp, box):
         for stroke in strokes:
             x, y = to_page(box, stroke[0])
             pen(cdp, "mouseMoved", x, y, buttons=0)
@@ -123,8 +128,6 @@ def draw_with_pen(page, strokes: Iterable[Stroke], selector: str = "#canvas") ->
                 x, y = to_page(box, point)
                 pen(cdp, "mouseMoved", x, y)
             pen(cdp, "mouseReleased", x, y, buttons=0)
-    finally:
-        cdp.detach()
 
 
 def pen(cdp, kind: str, x: float, y: float, buttons: int = 1) -> None:
