@@ -27,7 +27,10 @@ def pad_spatial(x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]) -
     """Zero-pad the last two axes of ``x`` (N, C, H, W); returns ``x`` itself when no padding."""
     if not any(pad_h) and not any(pad_w):
         return x
-    return np.pad(x, ((0, 0), (0, 0), pad_h, pad_w))
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + pad_h[0] + pad_h[1], w + pad_w[0] + pad_w[1]), dtype=x.dtype)
+    out[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x  # np.pad is far slower
+    return out
 
 
 def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
