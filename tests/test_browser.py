@@ -171,6 +171,15 @@ def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
     page.set_input_files("#upload", files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
+def wait_answer_to_image(page) -> None:
+    """Wait for the settled answer to an uploaded or dropped image on a fresh page.
+
+    The initial "empty" state already counts as settled, so waiting for SETTLED alone could
+    return before the upload's request has even started.
+    """
+    page.wait_for_selector(f"{SETTLED}:not([data-state='empty'])")
+
+
 # ---------------------------------------------------------------------------- tests
 
 
@@ -360,7 +369,7 @@ def test_brush_size_changes_stroke_width(page) -> None:
 
 def test_upload_png_file(page) -> None:
     upload(page, "seven.png", digit_png(DIGIT_PATHS[7]))
-    wait_settled(page)
+    wait_answer_to_image(page)
     assert shown_digit(page) == "7"
     assert ink_pixels(page) > 1000, "the uploaded image is shown on the pad"
     # Drawing again starts a new drawing.
@@ -384,13 +393,13 @@ def test_drop_white_on_black_image_on_pad(page) -> None:
     assert page.get_attribute("#pad", "data-dragging") == "true"
     page.dispatch_event("#pad", "drop", {"dataTransfer": data_transfer})
     assert page.get_attribute("#pad", "data-dragging") == "false"
-    wait_settled(page)
+    wait_answer_to_image(page)
     assert shown_digit(page) == "0"
 
 
 def test_blank_image_shows_no_digit(page) -> None:
     upload(page, "blank.png", blank_png())
-    wait_settled(page)
+    wait_answer_to_image(page)
     assert state(page) == "no_digit"
     assert "no digit" in page.inner_text("#confidence").lower()
     assert page.inner_text("#status").strip()
