@@ -208,6 +208,7 @@ def describe_crosscheck(check: dict[str, Any]) -> list[str]:
 
 # the run ------------------------------------------------------------------------------
 def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
+    from model.fuse import fold_batchnorm
     from model.presets import build_preset
 
     x, y = data
@@ -305,6 +306,19 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
             "ms",
             fmt_ms(ours[stat]),
             fmt_ms(theirs and theirs[stat]),
+            fmt_ratio(ratio),
+        )
+    if any(kind.startswith("batchnorm") for kind in (s["type"] for s in spec)):
+        # What the server runs: batch norm folded into the convs (model.fuse).
+        folded = measure.time_latency(measure.eval_forward(fold_batchnorm(fresh())), singles, **lat)
+        out["ours"]["latency_folded"] = folded
+        ratio = theirs and theirs["median_ms"] / folded["median_ms"]
+        out["ratio"]["latency_folded_median_ms"] = ratio
+        print_row(
+            "latency, BN folded (served)",
+            "ms",
+            fmt_ms(folded["median_ms"]),
+            fmt_ms(theirs and theirs["median_ms"]),
             fmt_ratio(ratio),
         )
     print(
