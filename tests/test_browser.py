@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import os
+import statistics
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,7 +260,11 @@ def test_live_prediction_while_drawing(page) -> None:
     times = page.evaluate("window.predictTimes")
     assert len(times) >= 3, times  # several answers while drawing, and the final one
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 140, gaps
+    # The scheduler spaces request *starts* 150 ms apart; fetch() is called a little later,
+    # after the canvas is encoded, so single gaps jitter. Unthrottled, they would be ~40 ms
+    # (the mouse-move interval above).
+    assert statistics.median(gaps) >= 140, gaps
+    assert min(gaps) >= 100, gaps
 
 
 def test_touch_drawing_reads_the_digit_without_scrolling(touch_page) -> None:
