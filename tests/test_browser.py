@@ -416,7 +416,8 @@ def test_server_error_is_shown_and_retry_recovers(page) -> None:
     page.route("**/predict*", lambda route: route.fulfill(
         status=500, content_type="application/json", body=json.dumps(body)))
     draw_with_mouse(page, DIGIT_PATHS[7])
-    page.wait_for_selector("#results[data-state='error']")
+    # The outcome for the finished drawing, not an error for a request made mid-stroke.
+    page.wait_for_selector(f"{SETTLED}[data-state='error']")
     status = page.inner_text("#status")
     assert "server ran into a problem" in status and "500" in status
     assert page.is_visible("#retry")

@@ -31,7 +31,8 @@ const scheduler = new PredictionScheduler({
   },
   send: (job, signal) => predict(job.image, { explain: job.explain, signal }),
   onResult: showResult,
-  onError: (error) => results.showError(error.message || "Something went wrong."),
+  onError: (error, job, latest) =>
+    results.showError(error.message || "Something went wrong.", { settled: job.final && latest }),
   onBusy: (busy) => results.setBusy(busy),
 });
 

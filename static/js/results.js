@@ -76,8 +76,13 @@ export class ResultView {
   }
 
   /** The request failed; `message` says why in plain words. */
-  showError(message) {
-    this.setState("error");
+  /**
+   * No answer: the server failed, could not be reached, or refused the image.
+   * @param {{settled: boolean}} [options]  settled: this is the outcome for the finished
+   *   drawing (an error for a request made mid-stroke is provisional, like an answer).
+   */
+  showError(message, { settled = true } = {}) {
+    this.setState("error", settled);
     this.digit.textContent = "!";
     this.confidence.textContent = "No answer";
     this.quickDigit.textContent = "!";
