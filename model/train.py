@@ -8,6 +8,7 @@ improvement, so Ctrl-C or a crash never loses them and never leaves a half-writt
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import sys
@@ -25,7 +26,7 @@ from model.losses import softmax_cross_entropy
 from model.mnist import load_mnist
 from model.network import Sequential
 from model.optim import CosineSchedule, Schedule, StepSchedule, make_optimizer
-from model.params_io import save_params
+from model.params_io import load_params, save_params
 from model.presets import PRESETS, build_preset
 
 
@@ -116,7 +117,7 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
     rng = np.random.default_rng(cfg.seed + 1)
     result = TrainResult(best_val_accuracy=-1.0, best_epoch=0, wall_time_s=0.0)
 
-    def save_best(epoch: int) -> None:
+    def save_best() -> None:
         meta = run_metadata(cfg, command, result, time.perf_counter() - started)
         save_params(cfg.output, network, cfg.preset, MNIST_NORMALIZATION, meta)
 
@@ -159,7 +160,7 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
             improved = val_acc > result.best_val_accuracy or len(x_val_in) == 0
             if improved:
                 result.best_val_accuracy, result.best_epoch = val_acc, epoch
-                save_best(epoch)
+                save_best()
             if show_progress:
                 print(f"epoch {epoch}: train loss {running:.4f}  val loss {val_loss:.4f}  "
                       f"val acc {val_acc:.4%}  ({epoch_time:.0f} s, {seen / epoch_time:.0f} img/s)"
@@ -176,8 +177,6 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
 
 def _rewrite_final_meta(cfg: TrainConfig, command: str, result: TrainResult) -> None:
     """Re-save the best file with the full history and total wall time in its metadata."""
-    from model.params_io import load_params
-
     best = load_params(cfg.output)
     meta = run_metadata(cfg, command, result, result.wall_time_s)
     save_params(cfg.output, best.network, best.name, best.normalization, meta)
@@ -203,8 +202,6 @@ def run_metadata(
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
