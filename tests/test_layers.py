@@ -185,3 +185,22 @@ def test_layers_keep_float32():
         assert out.dtype == np.float32, layer
         dx = layer.backward(np.ones_like(out), cache)
         assert dx.dtype == np.float32, layer
+
+
+class FixedMaskDropout(Dropout):
+    """Dropout that draws the same mask on every forward call, so that finite differences
+    of its output are differences of one function."""
+
+    def forward(self, x, training=False):
+        self.rng = np.random.default_rng(11)
+        return super().forward(x, training)
+
+
+@pytest.mark.parametrize("shape", [(5, 9), (2, 3, 4, 5)])
+def test_dropout_and_flatten_gradients(shape):
+    x = np.random.default_rng(10).standard_normal(shape)
+    dropout = FixedMaskDropout(0.4)
+    assert check_layer(dropout, x, training=True)["x"] < TOL
+    out, _ = dropout.forward(x, training=True)
+    assert (out == 0).any()  # the check really went through a mask
+    assert check_layer(Flatten(), x)["x"] < TOL
