@@ -2,7 +2,7 @@
 
 Modules: :mod:`app.factory` (``create_app``, configuration, model loading), :mod:`app.routes`
 (the HTTP routes), :mod:`app.payload` (getting image bytes out of a request),
-:mod:`app.imaging` (safe decoding), :mod:`app.preprocess` (MNIST-style 28x28),
+:mod:`app.reading` (the image-reading pipeline, without Flask: decoding, ink, MNIST-style 28x28),
 :mod:`app.predictor` (the loaded network), :mod:`app.errors`, :mod:`app.security`,
 :mod:`app.openapi`, :mod:`app.pngs`, :mod:`app.blas` and :mod:`app.wsgi` (gunicorn's entry).
 

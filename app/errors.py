@@ -11,6 +11,8 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.reading.errors import ImageError
+
 log = logging.getLogger(__name__)
 
 #: Werkzeug's HTTP errors -> our codes and messages.
@@ -44,7 +46,8 @@ def register_error_handlers(app: Flask) -> None:
     """Install the handlers that turn every error into the JSON shape above."""
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
+    @app.errorhandler(ImageError)
+    def _client_error(exc: ApiError | ImageError) -> Response:
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(HTTPException)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from app.imaging import MAX_SIDE
 from app.payload import RAW_TYPES
+from app.reading.decode import MAX_SIDE
 
 _DATA_URL = {"type": "string", "pattern": "^data:image/png;base64,[A-Za-z0-9+/=]+$"}
 _PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}

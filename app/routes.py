@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from app.errors import ApiError
-from app.imaging import decode_image
 from app.openapi import openapi_document
 from app.payload import image_bytes
 from app.pngs import png_data_url
 from app.predictor import Predictor
-from app.preprocess import prepare
+from app.reading.decode import decode_image
+from app.reading.prepare import prepare
 
 bp = Blueprint("digits", __name__)
 
@@ -50,15 +51,15 @@ def openapi() -> Response:
 def predict() -> Response:
     started = time.perf_counter()
     explain = _flag("explain")
-    decoded = decode_image(image_bytes(request))
-    prepared = prepare(decoded.gray, decoded.alpha)
+    prepared = prepare(decode_image(image_bytes(request)))
     model = predictor()
     body: dict[str, Any] = {"model": {"name": model.name, "version": model.version}}
+    image = prepared.digits[0].image if prepared.digits else np.zeros((28, 28), np.float32)
     if prepared.blank_reason is not None:
         body.update(status="no_digit", digit=None, confidence=None, probabilities=None,
                     message=prepared.blank_reason)
     else:
-        prediction = model.predict(prepared.image)
+        prediction = model.predict(image)
         body.update(
             status="ok",
             digit=prediction.digit,
@@ -67,9 +68,9 @@ def predict() -> Response:
             message=(f"The network reads this as a {prediction.digit} "
                      f"({prediction.confidence:.1%} confident)."),
         )
-    body["input_image"] = png_data_url(prepared.image)
+    body["input_image"] = png_data_url(image)
     if explain:
-        body["feature_maps"] = model.feature_maps(prepared.image)
+        body["feature_maps"] = model.feature_maps(image)
     body["time_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
     return jsonify(body)
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app.factory import StartupError, create_app
-from app.imaging import MAX_SIDE
+from app.reading.decode import MAX_SIDE
 from app.security import CONTENT_SECURITY_POLICY
 from model.params_io import file_sha256, save_params
 from model.presets import build_preset

@@ -1,4 +1,4 @@
-"""Unit tests of the MNIST-style preprocessing (app.preprocess) and decoding (app.imaging)."""
+"""Unit tests of the reading pipeline's preprocessing (app.reading: decode, ink, normalize)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from app.imaging import decode_image
-from app.preprocess import BOX, CENTRE, SIZE, prepare
+from app.reading.decode import decode_image
+from app.reading.normalize import BOX, CENTRE, SIZE
+from app.reading.prepare import prepare
 from tests.images import draw_digit, encode, mnist_test_set
 
 
 def prepared(image: Image.Image, fmt: str = "PNG", **options) -> np.ndarray:
     """Encode, decode and preprocess like the API does; returns the 28x28 (or its reason)."""
-    decoded = decode_image(encode(image, fmt, **options))
-    result = prepare(decoded.gray, decoded.alpha)
+    result = prepare(decode_image(encode(image, fmt, **options)))
     assert result.blank_reason is None, result.blank_reason
-    return result.image
+    assert len(result.digits) == 1
+    return result.digits[0].image
 
 
 def blank_reason(image: Image.Image) -> str | None:
-    decoded = decode_image(encode(image))
-    return prepare(decoded.gray, decoded.alpha).blank_reason
+    return prepare(decode_image(encode(image))).blank_reason
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -132,8 +132,7 @@ def test_noisy_photo_of_blank_paper_is_not_a_digit():
     lighting = np.linspace(0.5, 0.9, 640)[None, :] * np.ones((480, 1))
     photo = lighting + rng.normal(0, 0.03, lighting.shape)
     image = Image.fromarray(np.uint8(np.clip(photo, 0, 1) * 255)).convert("RGB")
-    decoded = decode_image(encode(image, "JPEG", quality=80))
-    assert prepare(decoded.gray, decoded.alpha).blank_reason is not None
+    assert prepare(decode_image(encode(image, "JPEG", quality=80))).blank_reason is not None
 
 
 @pytest.mark.parametrize(
@@ -159,10 +158,9 @@ def test_a_speck_is_not_a_digit():
     assert blank_reason(image) is not None
 
 
-def test_blank_result_is_all_zeros():
-    decoded = decode_image(encode(Image.new("L", (28, 28), 0)))
-    result = prepare(decoded.gray, decoded.alpha)
-    assert result.image.shape == (SIZE, SIZE) and not result.image.any()
+def test_blank_result_has_no_digits():
+    result = prepare(decode_image(encode(Image.new("L", (28, 28), 0))))
+    assert result.digits == [] and result.blank_reason is not None
 
 
 def test_mnist_digits_pass_through_unchanged():

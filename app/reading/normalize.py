@@ -1,0 +1,85 @@
+"""MNIST-style framing: the ink of one digit -> the 28x28 image the network expects.
+
+The steps follow how MNIST itself was made: the bounding box of the digit's clearly inked
+pixels is scaled so that its longer side is 20 px, keeping the aspect ratio (Lanczos when
+shrinking, so it is properly anti-aliased), together with the faint fringe just around it;
+the result is placed in 28x28 and shifted by whole pixels so that its centre of mass sits at
+(14, 14), where it sits, on average, in MNIST's training images. NumPy and Pillow only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+SIZE = 28
+BOX = 20
+#: MNIST's mean centre of mass in (row, column) index coordinates (measured: 14.00, 14.01).
+CENTRE = 14.0
+#: Pixels of the 28x28 image kept around the box for the ink's anti-aliased fringe.
+FRINGE = 2
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1), end-exclusive, of the true pixels of mask (H, W); None if none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def mnist_image(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The digit whose clearly inked pixels fill ``box`` (y0, y1, x0, x1) of ink (H, W)
+    float32 in [0, 1] -> (28, 28) float32 in [0, 1], white on black, MNIST's geometry.
+
+    The box is scaled to exactly 20 px on its longer side, with FRINGE pixels around it; the
+    source region is given to Pillow in fractional pixels, so the box's edges fall on the
+    output's pixel edges whatever the scale."""
+    y0, y1, x0, x1 = box
+    height, width = y1 - y0, x1 - x0
+    scale = BOX / max(height, width)
+    out_h, out_w = max(1, round(height * scale)), max(1, round(width * scale))
+    margin = math.ceil((FRINGE + 1) / scale)  # covers the fringe and rounding to out_h, out_w
+    crop = np.zeros((height + 2 * margin, width + 2 * margin), np.float32)
+    top, left = max(0, y0 - margin), max(0, x0 - margin)
+    part = ink[top : y1 + margin, left : x1 + margin]
+    crop[top - (y0 - margin) :][: part.shape[0], left - (x0 - margin) :][:, : part.shape[1]] = part
+    # the region that maps onto out_h x out_w (centred on the box) plus the fringe
+    half_h = (out_h / 2 + FRINGE) / scale
+    half_w = (out_w / 2 + FRINGE) / scale
+    cy, cx = margin + height / 2, margin + width / 2
+    region = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    small = resize(crop, (out_w + 2 * FRINGE, out_h + 2 * FRINGE), region)
+    inked = bounding_box(small > 0)  # the fringe, less its empty rows and columns
+    if inked is not None:
+        small = small[inked[0] : inked[1], inked[2] : inked[3]]
+    return centre(small)
+
+
+def resize(values: np.ndarray, size: tuple[int, int], region: tuple[float, ...]) -> np.ndarray:
+    """``region`` (left, top, right, bottom, fractional pixels) of values (h, w) float ->
+    (size[1], size[0]) float32 in [0, 1]: area-averaged when shrinking (anti-aliased, no
+    ringing), bilinear when enlarging."""
+    shrinking = size[0] < region[2] - region[0]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    resized = Image.fromarray(values.astype(np.float32)).resize(size, method, box=region)
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def centre(small: np.ndarray) -> np.ndarray:
+    """Place small (h, w), h and w <= 28, in a 28x28 field with its centre of mass at CENTRE."""
+    height, width = small.shape
+    mass = float(small.sum())
+    if mass > 0:
+        cy = float(small.sum(axis=1) @ np.arange(height)) / mass
+        cx = float(small.sum(axis=0) @ np.arange(width)) / mass
+    else:
+        cy, cx = (height - 1) / 2, (width - 1) / 2
+    top = int(np.clip(round(CENTRE - cy), 0, SIZE - height))
+    left = int(np.clip(round(CENTRE - cx), 0, SIZE - width))
+    field = np.zeros((SIZE, SIZE), np.float32)
+    field[top : top + height, left : left + width] = small
+    return field
