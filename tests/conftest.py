@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SHARED_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+from tests.availability import mnist_dir as find_mnist_dir
+from tests.availability import real_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder holding the real MNIST files (``$MNIST_DIR`` first); skipped when absent."""
+    return find_mnist_dir()
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The verified MNIST arrays from ../shared/data/mnist; skipped when that is absent."""
-    from model.mnist import load_mnist
-
-    if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real MNIST not found at {SHARED_MNIST}: this test needs it")
-    return load_mnist(SHARED_MNIST, download_missing=False)
+    """The verified MNIST arrays; skipped when absent (failed with REQUIRE_MNIST=1)."""
+    return real_mnist()
