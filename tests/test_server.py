@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.blas import THREAD_VARIABLES
+from app.cpus import available_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "gunicorn.conf.py"
@@ -45,11 +46,21 @@ def test_config_defaults(monkeypatch):
         monkeypatch.delenv(name)  # including what the config file sets
     settings = runpy.run_path(str(CONFIG))
     assert settings["bind"] == "127.0.0.1:8000"
-    assert settings["workers"] == min(8, max(1, os.cpu_count() or 1))
+    assert settings["workers"] == min(8, available_cpus())
     assert settings["wsgi_app"] == "app.wsgi:app"
     assert settings["timeout"] > 0 and settings["accesslog"] == "-"
     assert settings["preload_app"] is False  # the model loads in each worker
     assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [(1, 1), (3, 3), (32, 8)])
+def test_workers_follow_the_cpus_the_process_may_use(monkeypatch, cpus, workers):
+    """gunicorn.conf.py sizes the pool from app.cpus (a container's quota), not the host."""
+    monkeypatch.setenv("WEB_CONCURRENCY", "")
+    monkeypatch.setattr("app.cpus.available_cpus", lambda: cpus)
+    assert runpy.run_path(str(CONFIG))["workers"] == workers
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert runpy.run_path(str(CONFIG))["workers"] == 5
 
 
 def test_refused_params_file_stops_startup(tmp_path):
