@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST files when present (tests never use the network)."""
+"""Shared fixtures (the real MNIST files when present; tests never use the network) and the
+time limit of each kind of test."""
 
 from __future__ import annotations
 
@@ -6,6 +7,21 @@ import pytest
 
 from tests.availability import mnist_dir as find_mnist_dir
 from tests.availability import real_mnist
+
+#: Seconds a test may take, by marker (others: pyproject's ``timeout``). A browser test takes
+#: a few seconds; a slow one trains or evaluates on real MNIST.
+TIMEOUTS_BY_MARKER = {"slow": 600, "browser": 60}
+
+
+def pytest_collection_modifyitems(items):
+    """Give marked tests their time limit, unless they carry an explicit ``timeout`` mark."""
+    for item in items:
+        if item.get_closest_marker("timeout"):
+            continue
+        for marker, seconds in TIMEOUTS_BY_MARKER.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.timeout(seconds))
+                break
 
 
 @pytest.fixture(scope="session")
