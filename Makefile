@@ -5,20 +5,32 @@ VENV := .venv
 BIN := $(VENV)/bin
 PARAMS ?= params/default.pkl
 
-.PHONY: serve test venv dev lint train train-seed evaluate bench bench-api clean
+# requirements*.txt are edited by hand; `make lock` resolves them into requirements*.lock
+# (every transitive dependency pinned, with hashes), and only the locks are installed.
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_FLAGS)
 
-$(BIN)/.runtime: requirements.txt
+.PHONY: serve test venv dev lock lint train train-seed evaluate bench bench-api clean
+
+$(BIN)/.runtime: requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(BIN)/.dev: requirements-dev.txt requirements.txt $(BIN)/.runtime
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(BIN)/.dev: requirements-dev.lock $(BIN)/.runtime
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/.runtime
 dev: $(BIN)/.dev
+
+## Resolve requirements*.txt into requirements*.lock again (after editing either); keeps the
+## locked versions that still fit. `make lock LOCK_FLAGS=--upgrade` moves everything to the newest.
+lock: $(BIN)/.dev
+	$(LOCK) requirements.txt -o requirements.lock
+	$(LOCK) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(PYTHON) scripts/locks.py
 
 ## Serve the shipped weights with gunicorn on http://127.0.0.1:8000
 serve: $(BIN)/.runtime

@@ -1,8 +1,9 @@
 """gunicorn settings for the digits service: ``gunicorn -c gunicorn.conf.py``.
 
-Environment: BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers; default one per CPU,
-at most 8), GUNICORN_TIMEOUT (seconds, default 30), ACCESS_LOG (default "-", stdout; empty
-for none), LOG_LEVEL (default info), DIGITS_PARAMS (the parameter file).
+Environment: BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers; default one per CPU
+this process may use -- affinity mask and cgroup quota, so a container's --cpus -- at most
+8), GUNICORN_TIMEOUT (seconds, default 30), ACCESS_LOG (default "-", stdout; empty for
+none), LOG_LEVEL (default info), DIGITS_PARAMS (the parameter file).
 
 The parameter file is checked once in the master before any worker starts, so a missing or
 refused file stops start-up with one clear message; each worker then loads it for itself.
@@ -12,6 +13,7 @@ import os
 import sys
 
 from app.blas import pin_blas_threads  # the app package imports nothing heavy: no NumPy yet
+from app.cpus import available_cpus
 
 # BLAS: one thread per worker, set before anything imports NumPy (on_starting below imports
 # it in the master, and the workers fork from there).
@@ -19,7 +21,7 @@ pin_blas_threads()
 
 wsgi_app = "app.wsgi:app"
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(8, max(1, os.cpu_count() or 1)))
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(8, available_cpus()))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10

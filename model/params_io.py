@@ -9,7 +9,9 @@ The file holds one dict::
 
 Loading goes through :class:`RestrictedUnpickler`, which resolves only the few NumPy
 callables an ndarray pickle needs; any other global (``os.system``, ``builtins.eval``, a
-class with ``__reduce__``...) is refused before anything runs.
+class with ``__reduce__``...) is refused before anything runs. Copyreg extension codes
+(EXT1/2/4) are refused before unpickling starts: the unpickler resolves a code it has seen
+before from a process-wide cache, without asking ``find_class``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import io
 import os
 import pickle
+import pickletools
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,8 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.numeric", "_frombuffer"),
     ("numpy.core.numeric", "_frombuffer"),
 }
+#: Opcodes that name a global through the copyreg extension registry (and its cache).
+_EXTENSION_OPCODES = frozenset({"EXT1", "EXT2", "EXT4"})
 
 
 class ParamsError(ValueError):
@@ -70,6 +75,7 @@ class RestrictedUnpickler(pickle.Unpickler):
 def safe_loads(data: bytes) -> Any:
     """Unpickle ``data`` with :class:`RestrictedUnpickler` and check every leaf is plain."""
     try:
+        _refuse_extension_codes(data)
         obj = RestrictedUnpickler(io.BytesIO(data)).load()
     except UnsafePickleError:
         raise
@@ -77,6 +83,16 @@ def safe_loads(data: bytes) -> Any:
         raise ParamsError(f"not a readable parameter file: {type(exc).__name__}: {exc}") from exc
     _check_plain(obj)
     return obj
+
+
+def _refuse_extension_codes(data: bytes) -> None:
+    """Scan the opcodes (no object is built) and refuse copyreg extension references."""
+    for opcode, arg, _position in pickletools.genops(data):
+        if opcode.name in _EXTENSION_OPCODES:
+            raise UnsafePickleError(
+                f"refused copyreg extension code {arg}: a parameter file names no globals "
+                "that way"
+            )
 
 
 def _check_plain(obj: Any, depth: int = 0) -> None:
@@ -117,7 +133,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    """Write to a temporary file in the same folder, fsync, rename over ``path``, then fsync
+    the folder so that the rename itself survives a crash or power loss."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -131,6 +148,20 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_directory(path.parent)
+
+
+def fsync_directory(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries (a rename into it) to disk; a no-op where folders cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def params_dict(

@@ -1,19 +1,36 @@
-"""Shared fixtures: the real MNIST files when present (tests never use the network)."""
+"""Shared fixtures (the real MNIST files when present; tests never use the network) and the
+time limit of each kind of test."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SHARED_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+from tests.availability import mnist_dir as find_mnist_dir
+from tests.availability import real_mnist
+
+#: Seconds a test may take, by marker (others: pyproject's ``timeout``). A browser test takes
+#: a few seconds; a slow one trains or evaluates on real MNIST.
+TIMEOUTS_BY_MARKER = {"slow": 600, "browser": 60}
+
+
+def pytest_collection_modifyitems(items):
+    """Give marked tests their time limit, unless they carry an explicit ``timeout`` mark."""
+    for item in items:
+        if item.get_closest_marker("timeout"):
+            continue
+        for marker, seconds in TIMEOUTS_BY_MARKER.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.timeout(seconds))
+                break
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder holding the real MNIST files (``$MNIST_DIR`` first); skipped when absent."""
+    return find_mnist_dir()
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The verified MNIST arrays from ../shared/data/mnist; skipped when that is absent."""
-    from model.mnist import load_mnist
-
-    if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real MNIST not found at {SHARED_MNIST}: this test needs it")
-    return load_mnist(SHARED_MNIST, download_missing=False)
+    """The verified MNIST arrays; skipped when absent (failed with REQUIRE_MNIST=1)."""
+    return real_mnist()

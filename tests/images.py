@@ -7,8 +7,9 @@ import io
 from typing import Any
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
+
+from tests.availability import real_mnist
 
 #: Stroke paths of a few digits on a unit square (x, y in [0, 1], y down).
 STROKES: dict[str, list[list[tuple[float, float]]]] = {
@@ -76,10 +77,5 @@ def decode_data_url(url: str) -> Image.Image:
 
 def mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
     """MNIST's test images (N, 28, 28) uint8 and labels (N,), or skip the test."""
-    from model.mnist import MnistError, load_mnist
-
-    try:
-        data = load_mnist(download_missing=False)
-    except (MnistError, OSError) as exc:
-        pytest.skip(f"MNIST files not available locally (no download in tests): {exc}")
+    data = real_mnist()
     return data.test_images, data.test_labels

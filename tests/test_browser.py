@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import statistics
 import threading
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.availability import REQUIRE_BROWSER, unavailable
 from tests.browser_helpers import (
     CHROMIUM_ARGS,
     DIGIT_PATHS,
@@ -67,22 +67,16 @@ def base_url() -> Iterator[str]:
         server.server_close()
 
 
-def browser_missing(reason: str) -> None:
-    """Skip, or fail where REQUIRE_BROWSER is set (CI: browser tests must run there)."""
-    if os.environ.get("REQUIRE_BROWSER", "") not in ("", "0"):
-        pytest.fail(f"REQUIRE_BROWSER is set but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        browser_missing("Debian's Chromium is not installed at /usr/bin/chromium "
-                        "(apt-get install -y chromium)")
+        unavailable("Debian's Chromium is not installed at /usr/bin/chromium "
+                    "(apt-get install -y chromium)", REQUIRE_BROWSER)
     try:
         from playwright import sync_api
     except ImportError:
-        browser_missing("the playwright package is not installed (pip install playwright)")
+        unavailable("the playwright package is not installed (pip install playwright)",
+                    REQUIRE_BROWSER)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

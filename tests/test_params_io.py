@@ -135,3 +135,28 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
         save_params(path, trained_like("default"), "default", MNIST_NORMALIZATION)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["p.pkl"]
+
+
+def test_save_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    """The rename is durable only once the folder's entry is on disk: file fsync, rename,
+    then an fsync of the folder itself, in that order."""
+    import stat
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        mode = os.fstat(fd).st_mode
+        events.append(("fsync-folder" if stat.S_ISDIR(mode) else "fsync-file",
+                       os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", None))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    save_params(tmp_path / "p.pkl", trained_like("seed"), "seed", MNIST_NORMALIZATION)
+    assert [kind for kind, _ in events] == ["fsync-file", "replace", "fsync-folder"]
+    assert events[-1][1] == tmp_path.stat().st_ino

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.blas import THREAD_VARIABLES
+from app.cpus import available_cpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "gunicorn.conf.py"
@@ -45,11 +46,21 @@ def test_config_defaults(monkeypatch):
         monkeypatch.delenv(name)  # including what the config file sets
     settings = runpy.run_path(str(CONFIG))
     assert settings["bind"] == "127.0.0.1:8000"
-    assert settings["workers"] == min(8, max(1, os.cpu_count() or 1))
+    assert settings["workers"] == min(8, available_cpus())
     assert settings["wsgi_app"] == "app.wsgi:app"
     assert settings["timeout"] > 0 and settings["accesslog"] == "-"
     assert settings["preload_app"] is False  # the model loads in each worker
     assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [(1, 1), (3, 3), (32, 8)])
+def test_workers_follow_the_cpus_the_process_may_use(monkeypatch, cpus, workers):
+    """gunicorn.conf.py sizes the pool from app.cpus (a container's quota), not the host."""
+    monkeypatch.setenv("WEB_CONCURRENCY", "")
+    monkeypatch.setattr("app.cpus.available_cpus", lambda: cpus)
+    assert runpy.run_path(str(CONFIG))["workers"] == workers
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert runpy.run_path(str(CONFIG))["workers"] == 5
 
 
 def test_refused_params_file_stops_startup(tmp_path):
@@ -93,4 +104,27 @@ def test_serves_over_http():
         output, _ = process.communicate(timeout=30)
     assert '"GET /healthz HTTP/1.1" 200' in output  # the access log
     threads = re.search(r"worker \d+ ready: model \S+, OpenBLAS threads (\w+)\n", output)
-    assert threads and threads.group(1) in ("1", "None")  # None: a NumPy without OpenBLAS
+    assert threads, output
+    assert threads.group(1) == ("1" if numpy_uses_openblas() else "None")
+
+
+def numpy_uses_openblas() -> bool:
+    """Whether this NumPy was built against OpenBLAS (as the PyPI wheels are), from its own
+    build record rather than from the code under test."""
+    import numpy as np
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return blas.get("found", False) and "openblas" in blas.get("name", "").lower()
+
+
+def test_openblas_threads_reads_the_loaded_library():
+    """In this process NumPy is loaded: where it uses OpenBLAS, the count must be readable."""
+    import numpy  # noqa: F401 (loads OpenBLAS)
+
+    from app.blas import openblas_threads
+
+    threads = openblas_threads()
+    if numpy_uses_openblas():
+        assert isinstance(threads, int) and threads >= 1, threads
+    else:
+        assert threads is None
