@@ -143,7 +143,7 @@ def is_canvas(gray: np.ndarray, alpha: np.ndarray | None) -> bool:
         return False
     covered = gray[alpha > 0.5]
     if covered.size:
-        low, high = quantiles(covered, 0.05, 0.95)
+        low, high = quantiles(covered, 0.01, 0.99)
         return high - low <= MIN_CONTRAST
     return True
 
