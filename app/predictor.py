@@ -19,11 +19,23 @@ from model.params_io import LoadedParams, load_params
 log = logging.getLogger(__name__)
 
 
+#: The digit classes; a network may have an eleventh output, "not a digit".
+DIGITS = 10
+
+
 @dataclass
 class Prediction:
-    """probabilities (10,) float64; digit and confidence taken from them."""
+    """What the network says about one 28x28 image.
+
+    probabilities (10,) float64: the probability of each digit; with a network that has a
+    "not a digit" output they sum to 1 - ``not_digit``. ``rejected``: ``not_digit`` is above
+    the model's calibrated threshold (the mark is not a digit). digit and confidence: the
+    most probable digit and its probability (the best guess, even when rejected).
+    """
 
     probabilities: np.ndarray
+    not_digit: float = 0.0
+    rejected: bool = False
 
     @property
     def digit(self) -> int:
@@ -46,6 +58,10 @@ class Predictor:
         self.name = loaded.name or Path(loaded.path).stem
         self.version = str(loaded.meta.get("version") or f"sha256:{loaded.sha256[:12]}")
         self.test_accuracy = _test_accuracy(loaded)
+        self.classes = int(self.network.output_shape[0])
+        #: Above this probability of "not a digit" a mark is not read as a digit (networks
+        #: without that output never reject).
+        self.reject_above = loaded.calibration.get("not_a_digit_threshold", 0.5)
         self._lock = threading.Lock()  # layers keep no per-call state, but be safe with threads
 
     @classmethod
@@ -61,9 +77,20 @@ class Predictor:
 
     def predict(self, image: np.ndarray) -> Prediction:
         """image (28, 28) float in [0, 1], white on black -> :class:`Prediction`."""
+        return self.predict_many(image[None])[0]
+
+    def predict_many(self, images: np.ndarray) -> list[Prediction]:
+        """images (N, 28, 28) float in [0, 1], white on black -> N predictions, one pass."""
+        if len(images) == 0:
+            return []
         with self._lock:
-            proba = self.inference_network.predict_proba(self._input(image))
-        return Prediction(np.asarray(proba[0], np.float64))
+            proba = self.inference_network.predict_proba(
+                to_network_input(images, self.loaded.normalization)
+            ).astype(np.float64)
+        if self.classes <= DIGITS:
+            return [Prediction(row) for row in proba]
+        return [Prediction(row[:DIGITS], float(row[DIGITS]), bool(row[DIGITS] > self.reject_above))
+                for row in proba]
 
     def feature_maps(self, image: np.ndarray) -> list[dict[str, Any]]:
         """One entry per conv layer: its activation after the following ReLU, as PNGs.

@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from app.answers import BLANK_IMAGE, predict_answer, single_mark
 from app.errors import ApiError
 from app.openapi import openapi_document
 from app.payload import image_bytes
-from app.pngs import png_data_url
 from app.predictor import Predictor
 from app.reading.decode import decode_image
-from app.reading.prepare import prepare
+from app.reading.reader import read
 
 bp = Blueprint("digits", __name__)
 
@@ -51,25 +50,13 @@ def openapi() -> Response:
 def predict() -> Response:
     started = time.perf_counter()
     explain = _flag("explain")
-    prepared = prepare(decode_image(image_bytes(request)))
     model = predictor()
-    body: dict[str, Any] = {"model": {"name": model.name, "version": model.version}}
-    image = prepared.digits[0].image if prepared.digits else np.zeros((28, 28), np.float32)
-    if prepared.blank_reason is not None:
-        body.update(status="no_digit", digit=None, confidence=None, probabilities=None,
-                    message=prepared.blank_reason)
-    else:
-        prediction = model.predict(image)
-        body.update(
-            status="ok",
-            digit=prediction.digit,
-            confidence=prediction.confidence,
-            probabilities=[float(p) for p in prediction.probabilities],
-            message=(f"The network reads this as a {prediction.digit} "
-                     f"({prediction.confidence:.1%} confident)."),
-        )
-    body["input_image"] = png_data_url(image)
+    reading = read(decode_image(image_bytes(request)), model.predict_many)
+    body: dict[str, Any] = {"model": {"name": model.name, "version": model.version},
+                            **predict_answer(reading)}
     if explain:
+        looked_at = single_mark(reading) or (reading.marks[0] if reading.marks else None)
+        image = looked_at.image if looked_at is not None else BLANK_IMAGE
         body["feature_maps"] = model.feature_maps(image)
     body["time_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
     return jsonify(body)

@@ -1,13 +1,22 @@
 """On-the-fly augmentation of MNIST-style digits, in NumPy.
 
-Random affine warps (rotation, scale, shear, shift) by inverse mapping with bilinear
-sampling, and stroke thickness changes by grey-level dilation or erosion, so the network
-reads digits drawn on a canvas with any pen, not only MNIST's scans. Every image keeps the
-MNIST framing the server's preprocessing produces: digit roughly centred in 28x28.
+What users send differs from MNIST's scans in known ways, and each gets a transform, at a
+rate that keeps most of every batch close to MNIST:
+
+- the hand: random affine warps (rotation, mostly small but sometimes up to 30 degrees,
+  scale, shear, shift) and elastic distortion (a smooth random displacement field), both in
+  one inverse-mapped bilinear warp;
+- the pen: stroke thickening (one or two 3x3 grey dilations, in part) or thinning;
+- the scan: low resolution (area-downsampled to 7-16 px and back, blocky or smooth) and
+  blur (Gaussian), both as small matrix products.
+
+Every image keeps the MNIST framing the server's preprocessing produces: digit roughly
+centred in 28x28, its box about 20 px.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,19 +24,31 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Ranges of the random transforms (uniform in [-x, x] unless said otherwise)."""
+    """Ranges (uniform in [-x, x] unless said otherwise) and rates of the random transforms."""
 
     max_rotation_deg: float = 12.0
+    wide_rotation_prob: float = 0.2
+    max_wide_rotation_deg: float = 30.0
     scale_range: tuple[float, float] = (0.85, 1.12)
-    max_shear: float = 0.15
+    max_shear: float = 0.2
     max_shift_px: float = 2.5
-    thicken_prob: float = 0.2
-    thin_prob: float = 0.15
+    elastic_prob: float = 0.4
+    elastic_px: tuple[float, float] = (0.4, 1.3)  # RMS displacement
+    elastic_smoothness_px: float = 3.0  # Gaussian sigma of the displacement field
+    thicken_prob: float = 0.25
+    thin_prob: float = 0.12
+    lowres_prob: float = 0.15
+    lowres_sides: tuple[int, int] = (7, 16)
+    blocky_prob: float = 0.35  # of low-resolution images: upscaled by nearest neighbour
+    blur_prob: float = 0.12
+    blur_sigma_px: tuple[float, float] = (0.5, 1.1)
 
 
 def random_affine_matrices(n: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """(n, 2, 3) matrices mapping OUTPUT (x, y) pixel coords to INPUT coords, about the centre."""
-    angle = np.deg2rad(rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg, n))
+    wide = rng.random(n) < cfg.wide_rotation_prob
+    limit = np.where(wide, cfg.max_wide_rotation_deg, cfg.max_rotation_deg)
+    angle = np.deg2rad(rng.uniform(-1.0, 1.0, n) * limit)
     scale = rng.uniform(*cfg.scale_range, n)
     shear = rng.uniform(-cfg.max_shear, cfg.max_shear, n)
     shift = rng.uniform(-cfg.max_shift_px, cfg.max_shift_px, (n, 2))
@@ -45,16 +66,41 @@ def random_affine_matrices(n: int, rng: np.random.Generator, cfg: AugmentConfig)
     return matrices
 
 
-def warp_affine(images: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+def gaussian_matrix(size: int, sigma: np.ndarray) -> np.ndarray:
+    """(n, size, size) row-normalised Gaussian smoothing matrices, one per sigma (n,): for
+    an image X (size, size), G @ X @ G.T is X blurred (edges lose no ink)."""
+    offsets = np.arange(size)[:, None] - np.arange(size)[None, :]
+    weights = np.exp(-(offsets[None] ** 2) / (2.0 * sigma[:, None, None] ** 2))
+    return (weights / weights.sum(axis=2, keepdims=True)).astype(np.float32)
+
+
+def elastic_displacements(n: int, shape: tuple[int, int], rng: np.random.Generator,
+                          cfg: AugmentConfig) -> np.ndarray:
+    """(n, 2, H, W) smooth random displacement fields (x, y) with a random RMS size in px."""
+    height, width = shape
+    noise = rng.uniform(-1.0, 1.0, (n, 2, height, width)).astype(np.float32)
+    smooth_h = gaussian_matrix(height, np.full(1, cfg.elastic_smoothness_px))[0]
+    smooth_w = gaussian_matrix(width, np.full(1, cfg.elastic_smoothness_px))[0]
+    field = smooth_h @ noise @ smooth_w.T
+    rms = np.sqrt((field**2).mean(axis=(1, 2, 3), keepdims=True)) + 1e-6
+    size = rng.uniform(*cfg.elastic_px, (n, 1, 1, 1)).astype(np.float32)
+    return field * (size / rms)
+
+
+def warp(images: np.ndarray, matrices: np.ndarray,
+         displacement: np.ndarray | None = None) -> np.ndarray:
     """Bilinear inverse warp about the image centre, zero outside.
 
-    images (N, H, W) float32, matrices (N, 2, 3) output->input (centred coords) -> (N, H, W).
+    images (N, H, W) float32, matrices (N, 2, 3) output->input (centred coords), optional
+    displacement (N, 2, H, W) added to the input coords (x, y) -> (N, H, W).
     """
     n, h, w = images.shape
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     grid = np.stack([xs.ravel() - cx, ys.ravel() - cy, np.ones(h * w, np.float32)])  # (3, HW)
     src = np.einsum("nij,jp->nip", matrices.astype(np.float32), grid)  # (N, 2, HW)
+    if displacement is not None:
+        src += displacement.reshape(n, 2, h * w)
     sx, sy = src[:, 0] + cx, src[:, 1] + cy
     x0, y0 = np.floor(sx).astype(np.int32), np.floor(sy).astype(np.int32)
     fx, fy = sx - x0, sy - y0
@@ -77,7 +123,7 @@ def warp_affine(images: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     return out.reshape(n, h, w).astype(np.float32)
 
 
-def _neighbourhood(images: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+def neighbourhood(images: np.ndarray, reduce: np.ufunc) -> np.ndarray:
     """3x3 grey-level dilation (np.maximum) or erosion (np.minimum). (N, H, W) -> same."""
     fill = 0.0 if reduce is np.maximum else 1.0
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), constant_values=fill)
@@ -90,29 +136,91 @@ def _neighbourhood(images: np.ndarray, reduce: np.ufunc) -> np.ndarray:
 
 
 def change_thickness(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig):
-    """Thicken or thin a random subset of strokes by a random fraction of one pixel.
+    """Thicken a random subset of strokes by 0.3 to 2 pixels, or thin another by up to one.
 
     images (N, H, W) float32 in [0, 1] -> same shape.
     """
     n = len(images)
     draw = rng.random(n)
-    amount = rng.uniform(0.3, 1.0, n).astype(np.float32)[:, None, None]
+    amount = rng.uniform(0.3, 2.0, n).astype(np.float32)[:, None, None]
     out = images.copy()
     thick = draw < cfg.thicken_prob
     thin = (draw >= cfg.thicken_prob) & (draw < cfg.thicken_prob + cfg.thin_prob)
     if thick.any():
-        grown = _neighbourhood(images[thick], np.maximum)
-        out[thick] += amount[thick] * (grown - images[thick])
+        once = neighbourhood(images[thick], np.maximum)
+        twice = neighbourhood(once, np.maximum)
+        grow = amount[thick]
+        out[thick] = np.where(grow <= 1, images[thick] + grow * (once - images[thick]),
+                              once + (grow - 1) * (twice - once))
     if thin.any():
-        shrunk = _neighbourhood(images[thin], np.minimum)
-        out[thin] += amount[thin] * (shrunk - images[thin])
+        shrunk = neighbourhood(images[thin], np.minimum)
+        out[thin] += np.minimum(amount[thin], 1.0) * (shrunk - images[thin])
     return out
+
+
+@functools.cache
+def area_matrix(small: int, size: int) -> np.ndarray:
+    """(small, size): row i averages input cells [i, i + 1) * size / small (area weights)."""
+    edges = np.arange(small + 1) * size / small
+    cells = np.arange(size)
+    overlap = np.clip(np.minimum(edges[1:, None], cells + 1) - np.maximum(edges[:-1, None], cells),
+                      0.0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+@functools.cache
+def upscale_matrix(size: int, small: int, blocky: bool) -> np.ndarray:
+    """(size, small): nearest-neighbour or bilinear upsampling of ``small`` cells to ``size``."""
+    centres = (np.arange(size) + 0.5) * small / size - 0.5
+    matrix = np.zeros((size, small), np.float32)
+    if blocky:
+        matrix[np.arange(size), np.clip(np.rint(centres), 0, small - 1).astype(int)] = 1.0
+        return matrix
+    low = np.clip(np.floor(centres), 0, small - 1).astype(int)
+    high = np.clip(low + 1, 0, small - 1)
+    weight = np.clip(centres - low, 0.0, 1.0).astype(np.float32)
+    np.add.at(matrix, (np.arange(size), low), 1.0 - weight)
+    np.add.at(matrix, (np.arange(size), high), weight)
+    return matrix
+
+
+def low_resolution(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig):
+    """Each image (N, H, W) seen through an old scanner: down to a random side, back up."""
+    n, h, w = images.shape
+    out = np.empty_like(images)
+    sides = rng.integers(cfg.lowres_sides[0], cfg.lowres_sides[1] + 1, n)
+    blocky = rng.random(n) < cfg.blocky_prob
+    for i in range(n):
+        side = int(sides[i])
+        rows = upscale_matrix(h, side, bool(blocky[i])) @ area_matrix(side, h)
+        cols = upscale_matrix(w, side, bool(blocky[i])) @ area_matrix(side, w)
+        out[i] = rows @ images[i] @ cols.T
+    return out
+
+
+def blur(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Gaussian blur of each image (N, H, W) with its own random sigma."""
+    n, h, w = images.shape
+    sigma = rng.uniform(*cfg.blur_sigma_px, n)
+    rows, cols = gaussian_matrix(h, sigma), gaussian_matrix(w, sigma)
+    return rows @ images @ cols.transpose(0, 2, 1)
 
 
 def augment_batch(
     images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig | None = None
 ) -> np.ndarray:
-    """Randomly warp and re-stroke a batch. images (N, 28, 28) float32 in [0, 1] -> same."""
+    """Randomly warp, re-stroke and degrade a batch. images (N, 28, 28) float32 in [0, 1]."""
     cfg = cfg or AugmentConfig()
-    warped = warp_affine(images, random_affine_matrices(len(images), rng, cfg))
-    return np.clip(change_thickness(warped, rng, cfg), 0.0, 1.0)
+    n = len(images)
+    elastic = rng.random(n) < cfg.elastic_prob
+    displacement = np.zeros((n, 2, *images.shape[1:]), np.float32)
+    if elastic.any():
+        displacement[elastic] = elastic_displacements(int(elastic.sum()), images.shape[1:], rng,
+                                                      cfg)
+    out = warp(images, random_affine_matrices(n, rng, cfg), displacement)
+    out = change_thickness(out, rng, cfg)
+    for transform, rate in ((low_resolution, cfg.lowres_prob), (blur, cfg.blur_prob)):
+        chosen = rng.random(n) < rate
+        if chosen.any():
+            out[chosen] = transform(out[chosen], rng, cfg)
+    return np.clip(out, 0.0, 1.0)

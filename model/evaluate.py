@@ -18,9 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from model.calibration import expected_calibration_error, nll, reliability
 from model.inference import to_network_input
+from model.losses import softmax
 from model.mnist import load_mnist
 from model.params_io import LoadedParams, atomic_write_bytes, load_params
+
+#: The digit classes; a network may have one more output, "not a digit".
+DIGITS = 10
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -45,15 +50,30 @@ def per_class_scores(matrix: np.ndarray) -> list[dict[str, float]]:
     ]
 
 
+def logits_of(loaded: LoadedParams, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """The network's raw logits (N, classes) for MNIST-style images (N, 28, 28)."""
+    network = loaded.network.eval()
+    x = to_network_input(images, loaded.normalization)
+    return np.concatenate([network.forward(x[i : i + batch_size])
+                           for i in range(0, len(x), batch_size)])
+
+
 def evaluate(loaded: LoadedParams, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """Accuracy, per-class scores, confusion matrix and the misclassified examples."""
+    """Accuracy, per-class scores, confusion matrix, the misclassified examples, calibration
+    (before and after the temperature) and, for a network with a "not a digit" output, how
+    many digits it would call not a digit.
+
+    The digit read is the most probable of the ten digits, its confidence that probability
+    (as the service reports them)."""
     started = time.perf_counter()
-    probs = loaded.network.predict_proba(to_network_input(images, loaded.normalization))
+    logits = logits_of(loaded, images)
     elapsed = time.perf_counter() - started
-    predictions = probs.argmax(axis=1)
+    temperature = loaded.network.temperature
+    probs = softmax(logits / np.float32(temperature))
+    predictions = probs[:, :DIGITS].argmax(axis=1)
     matrix = confusion_matrix(labels, predictions)
     wrong = np.flatnonzero(predictions != labels)
-    return {
+    results = {
         "test_accuracy": float((predictions == labels).mean()),
         "test_errors": len(wrong),
         "test_images": len(labels),
@@ -65,7 +85,35 @@ def evaluate(loaded: LoadedParams, images: np.ndarray, labels: np.ndarray) -> di
             for i in wrong
         ],
         "inference_images_per_s": round(len(labels) / elapsed, 1),
+        "calibration": calibration_report(logits, labels, temperature),
     }
+    threshold = loaded.calibration.get("not_a_digit_threshold")
+    if logits.shape[1] > DIGITS and threshold is not None:
+        rejected = probs[:, DIGITS] > threshold
+        results["not_a_digit"] = {
+            "threshold": threshold,
+            "test_digits_rejected": int(rejected.sum()),
+            "test_digits_rejected_share": float(rejected.mean()),
+        }
+    return results
+
+
+def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float,
+                       bins: int = 15) -> dict[str, Any]:
+    """NLL and ECE of the digit read at temperature 1 (raw) and at the fitted temperature,
+    with the reliability bins of both."""
+    report: dict[str, Any] = {"temperature": temperature, "bins": bins}
+    for name, t in (("before", 1.0), ("after", temperature)):
+        probs = softmax(logits / np.float32(t))
+        confidence = probs[:, :DIGITS].max(axis=1)
+        correct = probs[:, :DIGITS].argmax(axis=1) == labels
+        report[name] = {
+            "nll": nll(logits, labels, t),
+            "ece": expected_calibration_error(confidence, correct, bins),
+            "mean_confidence": float(confidence.mean()),
+            "reliability": reliability(confidence, correct, bins),
+        }
+    return report
 
 
 def metrics_document(loaded: LoadedParams, results: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +176,8 @@ def write_plots(doc: dict[str, Any], images: np.ndarray, out_stem: Path) -> list
            title=f"{doc['name']}: confusion matrix ({doc['test_errors']} errors)")
     fig.tight_layout()
     written.append(_save(fig, out_stem.with_name(out_stem.name + ".confusion.png")))
+    written.append(_save(reliability_figure(plt, doc), out_stem.with_name(
+        out_stem.name + ".reliability.png")))
 
     wrong = doc["misclassified"][:48]
     if wrong:
@@ -147,6 +197,31 @@ def write_plots(doc: dict[str, Any], images: np.ndarray, out_stem: Path) -> list
     return written
 
 
+def reliability_figure(plt, doc: dict[str, Any]):
+    """Reliability diagram: accuracy against confidence per bin, raw and calibrated."""
+    report = doc["calibration"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    for ax, name in zip(axes, ("before", "after"), strict=True):
+        rows = [r for r in report[name]["reliability"] if r["count"]]
+        centres = [(r["low"] + r["high"]) / 2 for r in rows]
+        width = 1.0 / report["bins"]
+        ax.bar(centres, [r["accuracy"] for r in rows], width=width * 0.9, color="tab:blue",
+               label="accuracy")
+        ax.bar(centres, [r["confidence"] - r["accuracy"] for r in rows], width=width * 0.9,
+               bottom=[r["accuracy"] for r in rows], color="tab:red", alpha=0.35,
+               label="gap to confidence")
+        ax.plot([0, 1], [0, 1], "--", color="gray", lw=1)
+        title = ("raw (T = 1)" if name == "before"
+                 else f"calibrated (T = {report['temperature']:.3f})")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=(
+            f"{title}: ECE {100 * report[name]['ece']:.2f}%, NLL {report[name]['nll']:.4f}"))
+        ax.legend(loc="upper left", fontsize=8)
+    axes[0].set_ylabel("accuracy")
+    fig.suptitle(f"{doc['name']}: reliability on the MNIST test set", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     return path
@@ -155,6 +230,16 @@ def _save(fig, path: Path) -> Path:
 def print_report(doc: dict[str, Any]) -> None:
     print(f"{doc['name']}: test accuracy {doc['test_accuracy']:.2%} "
           f"({doc['test_errors']} of {doc['test_images']} wrong)")
+    report = doc["calibration"]
+    print(f"calibration: temperature {report['temperature']:.4f}; ECE "
+          f"{report['before']['ece']:.2%} -> {report['after']['ece']:.2%}, NLL "
+          f"{report['before']['nll']:.4f} -> {report['after']['nll']:.4f}, mean confidence "
+          f"{report['before']['mean_confidence']:.2%} -> {report['after']['mean_confidence']:.2%}")
+    if "not_a_digit" in doc:
+        rejected = doc["not_a_digit"]
+        print(f"not a digit above p = {rejected['threshold']:.3f}: "
+              f"{rejected['test_digits_rejected']} test digits would be refused "
+              f"({rejected['test_digits_rejected_share']:.2%})")
     print("digit  precision  recall  support")
     for row in doc["per_class"]:
         print(f"{row['digit']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  "

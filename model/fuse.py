@@ -46,4 +46,6 @@ def fold_batchnorm(network: Sequential) -> Sequential:
             _fold_into(layers[-1], layer)
             continue
         layers.append(copy.deepcopy(layer))
-    return Sequential(layers, network.input_shape).eval()
+    folded = Sequential(layers, network.input_shape).eval()
+    folded.temperature = network.temperature
+    return folded

@@ -22,6 +22,9 @@ class Sequential:
         self.layers = layers
         self.input_shape = tuple(input_shape)
         self.training = False
+        #: Logits are divided by this before the softmax of predict_proba (1.0: raw); a
+        #: temperature fitted on held-out data makes the probabilities honest.
+        self.temperature = 1.0
         self._caches: list[Any] | None = None
         if layers:
             layers[0].needs_input_grad = False
@@ -79,11 +82,14 @@ class Sequential:
         self._caches = None
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-        """Class probabilities (N, classes) in inference mode, in batches."""
+        """Class probabilities (N, classes) in inference mode, in batches, at the network's
+        calibrated ``temperature``."""
         was_training, self.training = self.training, False
+        scale = np.float32(1.0 / self.temperature)
         try:
             chunks = [
-                softmax(self.forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)
+                softmax(self.forward(x[i : i + batch_size]) * scale)
+                for i in range(0, len(x), batch_size)
             ]
         finally:
             self.training = was_training

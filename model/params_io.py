@@ -5,7 +5,8 @@ The file holds one dict::
     {"format": "numpy-cnn-params", "format_version": 1, "name": str,
      "input_shape": [1, 28, 28], "arch": [layer spec dicts],
      "normalization": {"mean": float, "std": float},
-     "params": {"<i>.<name>": ndarray}, "buffers": {...}, "meta": {plain values}}
+     "params": {"<i>.<name>": ndarray}, "buffers": {...}, "meta": {plain values},
+     "calibration": {"temperature": float, ...}}   # optional: files without it load at T = 1
 
 Loading goes through :class:`RestrictedUnpickler`, which resolves only the few NumPy
 callables an ndarray pickle needs; any other global (``os.system``, ``builtins.eval``, a
@@ -122,6 +123,9 @@ class LoadedParams:
     meta: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
     path: str = ""
+    #: The fitted temperature (also set on ``network``) and any decision thresholds, each a
+    #: positive finite number.
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -169,8 +173,10 @@ def params_dict(
     name: str,
     normalization: dict[str, float],
     meta: dict[str, Any] | None = None,
+    calibration: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The plain dict that a parameter file holds (arrays copied, float32)."""
+    """The plain dict that a parameter file holds (arrays copied, float32); its calibration
+    holds the network's temperature and whatever else ``calibration`` adds."""
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -181,6 +187,8 @@ def params_dict(
         "params": {k: np.array(v, dtype=np.float32) for k, v in network.parameters().items()},
         "buffers": {k: np.array(v, dtype=np.float32) for k, v in network.buffers().items()},
         "meta": dict(meta or {}),
+        "calibration": {"temperature": float(network.temperature),
+                        **{k: float(v) for k, v in (calibration or {}).items()}},
     }
 
 
@@ -190,9 +198,10 @@ def save_params(
     name: str,
     normalization: dict[str, float],
     meta: dict[str, Any] | None = None,
+    calibration: dict[str, float] | None = None,
 ) -> str:
     """Atomically write a parameter file; returns its SHA-256."""
-    data = pickle.dumps(params_dict(network, name, normalization, meta), protocol=4)
+    data = pickle.dumps(params_dict(network, name, normalization, meta, calibration), protocol=4)
     atomic_write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
 
@@ -241,5 +250,23 @@ def _from_dict(obj: Any) -> LoadedParams:
         raise ParamsError(f"parameter file does not describe a usable network: {exc}") from exc
     if normalization["std"] <= 0:
         raise ParamsError("normalization std must be positive")
+    calibration = _calibration(obj.get("calibration"))
+    network.temperature = calibration.get("temperature", 1.0)
     return LoadedParams(network.eval(), str(obj.get("name", "")), normalization,
-                        dict(obj.get("meta") or {}))
+                        dict(obj.get("meta") or {}), calibration=calibration)
+
+
+def _calibration(value: Any) -> dict[str, float]:
+    """The file's calibration: a dict of positive finite numbers (none: an empty dict)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ParamsError("calibration must be a dict of numbers")
+    out = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or isinstance(number, bool) or not isinstance(
+            number, int | float | np.floating
+        ) or not np.isfinite(number) or number <= 0:
+            raise ParamsError(f"calibration {key!r} must be a positive finite number")
+        out[key] = float(number)
+    return out

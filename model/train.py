@@ -3,6 +3,9 @@
 Per epoch a tqdm bar shows the running loss and images/s; after it, validation loss and
 accuracy. The best weights (by validation accuracy) are written atomically after every
 improvement, so Ctrl-C or a crash never loses them and never leaves a half-written file.
+After the last epoch the best weights are calibrated on the validation split (a softmax
+temperature, and the probability above which a mark is "not a digit") and saved with the
+whole run's history.
 """
 
 from __future__ import annotations
@@ -20,14 +23,22 @@ import numpy as np
 from tqdm import tqdm
 
 from model import __version__
-from model.augment import augment_batch
+from model.calibration import fit_temperature
 from model.inference import MNIST_NORMALIZATION, to_network_input
-from model.losses import softmax_cross_entropy
-from model.mnist import load_mnist
+from model.losses import softmax, softmax_cross_entropy
 from model.network import Sequential
-from model.optim import CosineSchedule, Schedule, StepSchedule, make_optimizer
+from model.optim import CosineSchedule, Optimizer, Schedule, StepSchedule, make_optimizer
 from model.params_io import load_params, save_params
 from model.presets import PRESETS, build_preset
+from model.training_data import NOT_A_DIGIT, Split, batches, steps_per_epoch, training_splits
+
+#: Weight of the newest batch in the running loss the progress bar shows (an exponential
+#: moving average over about 50 batches), and how often the bar is refreshed.
+RUNNING_LOSS_WEIGHT = 0.02
+BAR_EVERY = 20
+#: At most this share of validation digits may be called "not a digit" at the threshold
+#: the calibration picks (it is never below one half: the network must lean that way).
+DIGITS_REJECTED = 0.001
 
 
 @dataclass
@@ -46,6 +57,9 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True
     val_size: int = 5000
+    negatives: float = 0.12
+    extra_data: list[str] = field(default_factory=list)
+    extra_repeat: int = 4
     limit: int | None = None
     data_dir: str | None = None
     output: str = "params/default.pkl"
@@ -58,31 +72,20 @@ class TrainResult:
     wall_time_s: float
     history: list[dict[str, float]] = field(default_factory=list)
     interrupted: bool = False
+    calibration: dict[str, float] = field(default_factory=dict)
 
 
-def make_schedule(cfg: TrainConfig, steps_per_epoch: int) -> Schedule:
-    total = cfg.epochs * steps_per_epoch
-    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+def make_schedule(cfg: TrainConfig, steps: int) -> Schedule:
+    total = cfg.epochs * steps
+    warmup = int(cfg.warmup_epochs * steps)
     if cfg.schedule == "cosine":
         return CosineSchedule(cfg.lr, total, min_lr=cfg.lr * 0.002, warmup_steps=warmup)
     if cfg.schedule == "step":
-        step_size = max(steps_per_epoch * max(cfg.epochs // 3, 1), 1)
+        step_size = max(steps * max(cfg.epochs // 3, 1), 1)
         return StepSchedule(cfg.lr, total, step_size, gamma=0.1, warmup_steps=warmup)
     if cfg.schedule == "constant":
         return Schedule(cfg.lr, total, warmup_steps=warmup)
     raise ValueError(f"unknown schedule {cfg.schedule!r}: use cosine, step or constant")
-
-
-def split_train_val(
-    images: np.ndarray, labels: np.ndarray, val_size: int, seed: int, limit: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded shuffle, optional subset of ``limit`` examples, last ``val_size`` held out."""
-    order = np.random.default_rng(seed).permutation(len(images))
-    if limit is not None:
-        order = order[:limit]
-    val_size = min(val_size, len(order) // 5) if limit is not None else val_size
-    train, val = order[: len(order) - val_size], order[len(order) - val_size :]
-    return images[train], labels[train], images[val], labels[val]
 
 
 def evaluate_loss_accuracy(
@@ -96,90 +99,121 @@ def evaluate_loss_accuracy(
     return loss, float((probs.argmax(axis=1) == y).mean())
 
 
-def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> TrainResult:
-    """Train ``cfg.preset`` on MNIST and write the best weights to ``cfg.output``."""
-    started = time.perf_counter()
-    data = load_mnist(cfg.data_dir)
-    x_train, y_train, x_val, y_val = split_train_val(
-        data.train_images, data.train_labels, cfg.val_size, cfg.seed, cfg.limit
-    )
-    x_train = x_train.astype(np.float32) / 255.0
-    x_val_in = to_network_input(x_val, MNIST_NORMALIZATION)
-    y_train, y_val = y_train.astype(np.int64), y_val.astype(np.int64)
+class Progress:
+    """The per-epoch tqdm bar: running loss, images/s and learning rate."""
 
+    def __init__(self, epoch: int, epochs: int, steps: int, show: bool) -> None:
+        self.bar = tqdm(range(steps), desc=f"epoch {epoch}/{epochs}", unit="batch",
+                        disable=not show, leave=True, dynamic_ncols=True)
+        self.started = time.perf_counter()
+        self.running, self.seen, self.steps = 0.0, 0, steps
+
+    def update(self, batch: int, loss: float, size: int, lr: float) -> None:
+        self.seen += size
+        weight = 1.0 if batch == 0 else RUNNING_LOSS_WEIGHT
+        self.running += weight * (loss - self.running)
+        self.bar.update(1)
+        if batch % BAR_EVERY == 0 or batch == self.steps - 1:
+            rate = self.seen / max(self.elapsed, 1e-9)
+            self.bar.set_postfix(loss=f"{self.running:.4f}", img_s=f"{rate:.0f}", lr=f"{lr:.4f}")
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def train_epoch(network: Sequential, optimizer: Optimizer, schedule: Schedule, first_step: int,
+                data: Split, cfg: TrainConfig, rng: np.random.Generator,
+                progress: Progress) -> None:
+    """One pass over ``data``: forward, loss, backward and an optimizer step per batch."""
+    network.train()
+    for b, (x, y) in enumerate(batches(data, cfg.batch_size, rng, cfg.augment)):
+        logits = network.forward(x)
+        loss, dlogits = softmax_cross_entropy(logits, y, cfg.label_smoothing)
+        network.backward(dlogits)
+        optimizer.lr = schedule(first_step + b)
+        optimizer.step(network.gradients())
+        progress.update(b, loss, len(y), optimizer.lr)
+
+
+def calibrate(network: Sequential, val: Split) -> dict[str, float]:
+    """A temperature fitted on the validation split and, for a network with a "not a digit"
+    output, the probability of it above which a mark is called not a digit: the smallest
+    that calls at most DIGITS_REJECTED of the validation digits so, and at least one half."""
+    x = to_network_input(val.images, MNIST_NORMALIZATION)
+    network.eval()
+    logits = np.concatenate([network.forward(x[i : i + 500]) for i in range(0, len(x), 500)])
+    temperature = fit_temperature(logits, val.labels)
+    calibration = {"temperature": temperature}
+    if logits.shape[1] > NOT_A_DIGIT:
+        not_digit = softmax(logits / np.float32(temperature))[:, NOT_A_DIGIT]
+        digits = not_digit[val.labels < NOT_A_DIGIT]
+        calibration["not_a_digit_threshold"] = float(max(
+            0.5, np.quantile(digits, 1.0 - DIGITS_REJECTED) if digits.size else 0.5))
+    return calibration
+
+
+def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> TrainResult:
+    """Train ``cfg.preset`` and write the best, calibrated weights to ``cfg.output``."""
+    started = time.perf_counter()
     network = build_preset(cfg.preset, seed=cfg.seed)
+    data, val = training_splits(
+        classes=network.output_shape[0], val_size=cfg.val_size, seed=cfg.seed, limit=cfg.limit,
+        data_dir=cfg.data_dir, negatives=cfg.negatives, extra=cfg.extra_data,
+        extra_repeat=cfg.extra_repeat,
+    )
+    x_val = to_network_input(val.images, MNIST_NORMALIZATION)
     optimizer = make_optimizer(
         cfg.optimizer, network.parameters(), cfg.lr,
         weight_decay=cfg.weight_decay, decayed=network.decayed_parameters(),
     )
-    steps_per_epoch = -(-len(x_train) // cfg.batch_size)
-    schedule = make_schedule(cfg, steps_per_epoch)
+    steps = steps_per_epoch(data, cfg.batch_size)
+    schedule = make_schedule(cfg, steps)
     rng = np.random.default_rng(cfg.seed + 1)
     result = TrainResult(best_val_accuracy=-1.0, best_epoch=0, wall_time_s=0.0)
-
-    def save_best() -> None:
-        meta = run_metadata(cfg, command, result, time.perf_counter() - started)
-        save_params(cfg.output, network, cfg.preset, MNIST_NORMALIZATION, meta)
-
-    step = 0
     try:
         for epoch in range(1, cfg.epochs + 1):
-            network.train()
-            order = rng.permutation(len(x_train))
-            bar = tqdm(
-                range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
-                disable=not show_progress, leave=True, dynamic_ncols=True,
-            )
-            epoch_start, running, seen = time.perf_counter(), 0.0, 0
-            for b in bar:
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                batch = x_train[idx]
-                if cfg.augment:
-                    batch = augment_batch(batch, rng)
-                logits = network.forward(to_network_input(batch, MNIST_NORMALIZATION))
-                loss, dlogits = softmax_cross_entropy(logits, y_train[idx], cfg.label_smoothing)
-                network.backward(dlogits)
-                optimizer.lr = schedule(step)
-                optimizer.step(network.gradients())
-                step += 1
-                seen += len(idx)
-                running = loss if b == 0 else 0.98 * running + 0.02 * loss
-                if b % 20 == 0 or b == steps_per_epoch - 1:
-                    rate = seen / max(time.perf_counter() - epoch_start, 1e-9)
-                    bar.set_postfix(
-                        loss=f"{running:.4f}", img_s=f"{rate:.0f}", lr=f"{optimizer.lr:.4f}"
-                    )
-            bar.close()
-            epoch_time = time.perf_counter() - epoch_start
-            val_loss, val_acc = evaluate_loss_accuracy(network, x_val_in, y_val)
+            progress = Progress(epoch, cfg.epochs, steps, show_progress)
+            train_epoch(network, optimizer, schedule, (epoch - 1) * steps, data, cfg, rng,
+                        progress)
+            progress.close()
+            val_loss, val_acc = evaluate_loss_accuracy(network, x_val, val.labels)
             result.history.append({
-                "epoch": epoch, "train_loss": float(running), "val_loss": val_loss,
-                "val_accuracy": val_acc, "epoch_time_s": epoch_time,
-                "images_per_s": seen / epoch_time, "lr_end": float(optimizer.lr),
+                "epoch": epoch, "train_loss": float(progress.running), "val_loss": val_loss,
+                "val_accuracy": val_acc, "epoch_time_s": progress.elapsed,
+                "images_per_s": progress.seen / progress.elapsed, "lr_end": float(optimizer.lr),
             })
-            improved = val_acc > result.best_val_accuracy or len(x_val_in) == 0
+            improved = val_acc > result.best_val_accuracy or len(x_val) == 0
             if improved:
                 result.best_val_accuracy, result.best_epoch = val_acc, epoch
-                save_best()
+                save(cfg, command, result, network, time.perf_counter() - started)
             if show_progress:
-                print(f"epoch {epoch}: train loss {running:.4f}  val loss {val_loss:.4f}  "
-                      f"val acc {val_acc:.4%}  ({epoch_time:.0f} s, {seen / epoch_time:.0f} img/s)"
+                print(f"epoch {epoch}: train loss {progress.running:.4f}  val loss "
+                      f"{val_loss:.4f}  val acc {val_acc:.4%}  ({progress.elapsed:.0f} s, "
+                      f"{progress.seen / progress.elapsed:.0f} img/s)"
                       f"{'  * saved' if improved else ''}", flush=True)
     except KeyboardInterrupt:
         result.interrupted = True
         print("\ninterrupted: keeping the best weights so far "
               f"(epoch {result.best_epoch}) in {cfg.output}", file=sys.stderr)
-    result.wall_time_s = time.perf_counter() - started
     if result.best_epoch and not result.interrupted:
-        _rewrite_final_meta(cfg, command, result)
+        best = load_params(cfg.output).network
+        result.calibration = calibrate(best, val)
+        best.temperature = result.calibration["temperature"]
+        result.wall_time_s = time.perf_counter() - started
+        save(cfg, command, result, best, result.wall_time_s)
+    result.wall_time_s = time.perf_counter() - started
     return result
 
 
-def _rewrite_final_meta(cfg: TrainConfig, command: str, result: TrainResult) -> None:
-    """Re-save the best file with the full history and total wall time in its metadata."""
-    best = load_params(cfg.output)
-    meta = run_metadata(cfg, command, result, result.wall_time_s)
-    save_params(cfg.output, best.network, best.name, best.normalization, meta)
+def save(cfg: TrainConfig, command: str, result: TrainResult, network: Sequential,
+         wall: float) -> None:
+    """Write ``network`` with the run's metadata and calibration to ``cfg.output``."""
+    save_params(cfg.output, network, cfg.preset, MNIST_NORMALIZATION,
+                run_metadata(cfg, command, result, wall), result.calibration)
 
 
 def run_metadata(
@@ -221,9 +255,18 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment,
-                   help="random shifts, rotations, scaling and stroke thickness")
+                   help="random warps, elastic distortion, stroke width, low resolution, blur")
     p.add_argument("--val-size", type=int, default=d.val_size,
-                   help="training images held out for validation and best-epoch selection")
+                   help="training images held out for validation, best-epoch selection and "
+                        "calibration")
+    p.add_argument("--negatives", type=float, default=d.negatives,
+                   help="drawn non-digits (class 10) per MNIST training image, for presets "
+                        "with a 'not a digit' output")
+    p.add_argument("--extra-data", action="append", default=[], metavar="NPZ",
+                   help="more examples (arrays 'images' (N, 28, 28), 'labels' (N,), 10 = not "
+                        "a digit), e.g. from 'python -m model.feedback export'; repeatable")
+    p.add_argument("--extra-repeat", type=int, default=d.extra_repeat,
+                   help="how many times each extra example is seen per epoch")
     p.add_argument("--limit", type=int, default=None, help="train on a subset (for tests)")
     p.add_argument("--data-dir", default=None,
                    help="MNIST folder (default: $MNIST_DIR, ./data/mnist or ../shared/data/mnist;"
@@ -232,6 +275,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         p.error("epochs, batch size and learning rate must be positive")
+    if args.negatives < 0 or args.extra_repeat < 1:
+        p.error("--negatives must be >= 0 and --extra-repeat >= 1")
     return TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
 
 
@@ -244,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no epoch finished: nothing written", file=sys.stderr)
         return 130 if result.interrupted else 1
     print(f"best val accuracy {result.best_val_accuracy:.4%} at epoch {result.best_epoch}; "
-          f"{result.wall_time_s:.0f} s; wrote {cfg.output}")
+          f"{result.wall_time_s:.0f} s; calibration {result.calibration}; wrote {cfg.output}")
     return 130 if result.interrupted else 0
 
 

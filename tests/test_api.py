@@ -53,7 +53,10 @@ def assert_prediction(response) -> dict:
     assert body["status"] == "ok"
     assert body["digit"] in range(10)
     probabilities = body["probabilities"]
-    assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1.0, abs=1e-4)
+    assert len(probabilities) == 10
+    assert sum(probabilities) + body["not_digit_probability"] == pytest.approx(1.0, abs=1e-4)
+    assert body["number"] == str(body["digit"]) and len(body["digits"]) == 1
+    assert body["digits"][0]["digit"] == body["digit"]
     assert body["confidence"] == pytest.approx(max(probabilities))
     assert body["digit"] == int(np.argmax(probabilities))
     seen = decode_data_url(body["input_image"])

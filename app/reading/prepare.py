@@ -1,8 +1,9 @@
-"""From a decoded image to the 28x28 images of the digits in it (no network, no web).
+"""From a decoded image to the ink worth reading, and (without the network) its 28x28.
 
-:func:`prepare` finds the ink (:mod:`app.reading.ink`), takes the digit's marks, and frames
-them as MNIST was framed (:mod:`app.reading.normalize`). Each digit comes with its box in
-the uploaded image's own pixels.
+:func:`inked` finds the ink (:mod:`app.reading.ink`) and says why there is none to read
+when the image is blank or holds only specks. :func:`prepare` frames all of it as one digit
+(:mod:`app.reading.normalize`): what the preprocessing tests and benchmarks look at; the
+service itself splits the ink into digits first (:mod:`app.reading.reader`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.reading.decode import Decoded
-from app.reading.ink import find_ink
+from app.reading.ink import Ink, find_ink
 from app.reading.normalize import bounding_box, mnist_image
 
 #: Ink whose extent is below this fraction of the image's size (the geometric mean of its
 #: sides, so a long thin strip is judged fairly) is a speck, not a digit.
 MIN_EXTENT = 0.04
+TOO_SMALL = "No digit found: the marks are too small to be a digit."
 
 
 @dataclass
@@ -38,15 +40,22 @@ class Prepared:
     blank_reason: str | None = None
 
 
-def prepare(decoded: Decoded) -> Prepared:
-    """A decoded image -> its digits' 28x28 images and boxes."""
+def inked(decoded: Decoded) -> Ink:
+    """The image's ink; its ``blank_reason`` is set when there is nothing worth reading."""
     ink = find_ink(decoded.gray, decoded.alpha)
+    if ink.blank_reason is None:
+        y0, y1, x0, x1 = bounding_box(ink.strong)
+        if max(y1 - y0, x1 - x0) < MIN_EXTENT * math.sqrt(ink.ink.size):
+            ink.blank_reason = TOO_SMALL
+    return ink
+
+
+def prepare(decoded: Decoded) -> Prepared:
+    """A decoded image -> all its ink framed as one digit (28x28) with its box."""
+    ink = inked(decoded)
     if ink.blank_reason is not None:
         return Prepared(blank_reason=ink.blank_reason)
     box = bounding_box(ink.strong)
-    y0, y1, x0, x1 = box
-    if max(y1 - y0, x1 - x0) < MIN_EXTENT * math.sqrt(ink.ink.size):
-        return Prepared(blank_reason="No digit found: the marks are too small to be a digit.")
     return Prepared([PreparedDigit(mnist_image(ink.ink, box), uploaded_box(box, decoded))])
 
 
