@@ -3,6 +3,17 @@
 ``im2col`` turns every receptive field of a batch into a column with one strided view and
 one copy; ``col2im`` scatters columns back, summing overlaps, with one vectorised add per
 kernel offset (KH * KW slices, never a loop over pixels).
+
+The "flat grid" functions are the other algorithm for stride-1 convolutions, cheaper when
+there are few channels (no K*K-times larger column matrix): each channel's zero-padded
+images are laid end to end in one row, so moving a kernel by (i, j) is moving along the row
+by ``i * grid_width + j``, and a convolution is K*K small matrix products of the weights
+for one kernel offset with a shifted slice of those rows. Outputs are computed at every
+grid cell; the cells past the last valid window are cropped (outputs) or held at zero
+(output gradients).
+
+Layout words used throughout: *batch first* is (N, C, H, W); *channel-major* is memory laid
+out as (C, N, H, W), which a conv produces and hands on as an (N, C, H, W) view.
 """
 
 from __future__ import annotations
@@ -11,8 +22,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
-def output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
-    """Spatial output length of a sliding window over ``size`` padded input cells."""
+def output_size(
+    size: int, kernel: int, stride: int, pad_before: int = 0, pad_after: int = 0
+) -> int:
+    """Windows of ``kernel`` cells every ``stride`` cells along ``size`` cells plus padding.
+
+    The one place the conv and pooling output-size formula lives (floor: a last partial
+    window is dropped). Can be < 1 when the kernel is larger than the padded input.
+    """
     return (size + pad_before + pad_after - kernel) // stride + 1
 
 
@@ -40,8 +57,7 @@ def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     ``view[n, c, i, j, oy, ox] == x[n, c, oy * stride + i, ox * stride + j]``.
     """
     n, c, h, w = x.shape
-    oh = (h - kh) // stride + 1
-    ow = (w - kw) // stride + 1
+    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
     sn, sc, sh, sw = x.strides
     return as_strided(
         x,
@@ -70,8 +86,7 @@ def col2im(
     cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W).
     """
     n, c, h, w = padded_shape
-    oh = (h - kh) // stride + 1
-    ow = (w - kw) // stride + 1
+    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
     cols6 = cols.reshape(c, kh, kw, n, oh, ow)
     out = np.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
@@ -90,3 +105,74 @@ def channels_first(a: np.ndarray) -> np.ndarray:
 def batch_first(a: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
     """(C, N * H * W) matrix -> (N, C, H, W) view (no copy)."""
     return a.reshape(a.shape[0], n, h, w).transpose(1, 0, 2, 3)
+
+
+def is_channel_major(a: np.ndarray) -> bool:
+    """True when (N, C, H, W) ``a`` is a view of contiguous (C, N, H, W) memory."""
+    return a.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+# flat-grid convolution (stride 1) --------------------------------------------------------
+def grid_rows(
+    x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int
+) -> np.ndarray:
+    """x (N, C, H, W) -> (C, N * HP * WP + tail): each channel's padded images in one row.
+
+    HP, WP are the padded sizes; the ``tail`` = (kernel - 1) * (WP + 1) zeros let the
+    largest kernel offset read a full-length slice.
+    """
+    n, c, h, w = x.shape
+    hp, wp = h + sum(pad_h), w + sum(pad_w)
+    cells = n * hp * wp
+    rows = np.zeros((c, cells + (kernel - 1) * (wp + 1)), dtype=x.dtype)
+    grid = rows[:, :cells].reshape(c, n, hp, wp)
+    grid[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x.transpose(1, 0, 2, 3)
+    return rows
+
+
+def grid_offsets(kernel: int, grid_width: int) -> list[tuple[int, int, int]]:
+    """(i, j, shift along a grid row) for every kernel offset, row-major."""
+    return [(i, j, i * grid_width + j) for i in range(kernel) for j in range(kernel)]
+
+
+def grid_correlate(
+    weights: np.ndarray, rows: np.ndarray, cells: int, grid_width: int
+) -> np.ndarray:
+    """Cross-correlation at every grid cell: weights (F, C, K, K), rows from :func:`grid_rows`.
+
+    Returns (F, cells); cell p holds the window whose top-left input cell is p.
+    """
+    f, _, k, _ = weights.shape
+    out = np.empty((f, cells), dtype=rows.dtype)
+    term = np.empty_like(out)
+    for i, j, shift in grid_offsets(k, grid_width):
+        if shift == 0:
+            np.matmul(weights[:, :, i, j], rows[:, :cells], out=out)
+        else:
+            np.matmul(weights[:, :, i, j], rows[:, shift : shift + cells], out=term)
+            out += term
+    return out
+
+
+def grid_weight_grad(
+    dgrid: np.ndarray, rows: np.ndarray, kernel: int, grid_width: int, out: np.ndarray
+) -> None:
+    """Add d(loss)/d(weights) to ``out`` (F, C, K, K).
+
+    dgrid (F, cells): the output gradient at every grid cell, zero where no window starts.
+    """
+    cells = dgrid.shape[1]
+    for i, j, shift in grid_offsets(kernel, grid_width):
+        out[:, :, i, j] += dgrid @ rows[:, shift : shift + cells].T
+
+
+def grid_input_grad(weights: np.ndarray, dgrid: np.ndarray, grid_width: int) -> np.ndarray:
+    """Adjoint of :func:`grid_correlate`: dgrid (F, cells) -> (C, cells + tail) row gradient."""
+    _, c, k, _ = weights.shape
+    cells = dgrid.shape[1]
+    drows = np.zeros((c, cells + (k - 1) * (grid_width + 1)), dtype=dgrid.dtype)
+    term = np.empty((c, cells), dtype=dgrid.dtype)
+    for i, j, shift in grid_offsets(k, grid_width):
+        np.matmul(weights[:, :, i, j].T, dgrid, out=term)
+        drows[:, shift : shift + cells] += term
+    return drows

@@ -1,4 +1,4 @@
-"""2-D convolution as im2col plus one batched matrix multiply."""
+"""2-D convolution: im2col plus one matrix multiply, or flat-grid products for few channels."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from model.conv_ops import (
     batch_first,
     channels_first,
     col2im,
+    grid_correlate,
+    grid_input_grad,
+    grid_rows,
+    grid_weight_grad,
     im2col,
     output_size,
     pad_spatial,
@@ -17,12 +21,29 @@ from model.conv_ops import (
 )
 from model.layers.base import Layer, Shape, he_normal
 
+#: Working-set budget of one chunk of images in the flat-grid passes (input rows, outputs
+#: and one product), so that the K*K products over it stay in the core's L2 cache.
+GRID_CHUNK_BYTES = 1 << 20
+
 
 class Conv2D(Layer):
     """Cross-correlation of an (N, C, H, W) batch with F filters of shape (C, KH, KW).
 
     ``padding`` is "valid", "same", or a non-negative int applied to every side.
-    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW).
+    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW), an (N, F, OH, OW) view of
+    channel-major (F, N, OH, OW) memory: later layers read it as is (``channels_first`` of
+    it is free) and must not assume it is C-contiguous. Input may be in either layout.
+
+    Two ways to compute the forward pass (``algorithm``; "auto" picks by the layer's and the
+    batch's shape, never by timing, so a run is reproducible): "im2col" (one
+    (F, C*K*K) @ (C*K*K, N*OH*OW) product; the column matrix is kept for the weight
+    gradient) and "grid" (stride 1 only: K*K products of
+    (F, C) weights with shifted rows of the zero-padded input laid flat, see
+    :mod:`model.conv_ops`), which wins when there are few channels: a product per kernel
+    offset is cheap, while the column matrix is K*K times the input and falls out of cache.
+    At stride 1 the input gradient is always the flat-grid adjoint (K*K products scattered
+    into shifted rows); otherwise col2im. Grid passes run over chunks of images sized to
+    stay in cache (``GRID_CHUNK_BYTES``).
     """
 
     type_name = "conv2d"
@@ -48,6 +69,22 @@ class Conv2D(Layer):
         fan_in = in_channels * kernel * kernel
         self.params["W"] = he_normal(rng, (filters, in_channels, kernel, kernel), fan_in)
         self.params["b"] = np.zeros(filters, dtype=np.float32)
+        #: "auto", "im2col" or "grid" (stride 1 only); not part of the spec.
+        self.algorithm = "auto"
+
+    def forward_algorithm(self, batch: int) -> str:
+        """The algorithm the forward pass uses for a batch of ``batch`` images.
+
+        "auto" means "grid" for stride-1 convs with few channels on 4 or more images, else
+        "im2col". Measured (bench/bench_model.py --profile, one core): the seed net's
+        8 -> 8 channel 5x5 conv is 2-3x faster as a grid; with 1 input channel each grid
+        product is a rank-1 update (far slower); from 32 -> 64 channels on, im2col's one
+        large product wins; and on 1 image the K*K calls cost more than they save.
+        """
+        if self.algorithm != "auto":
+            return self.algorithm
+        few_channels = self.in_channels >= 4 and self.in_channels * self.filters <= 256
+        return "grid" if self.stride == 1 and few_channels and batch >= 4 else "im2col"
 
     def _pads(self, size: int) -> tuple[int, int]:
         if self.padding == "valid":
@@ -64,49 +101,85 @@ class Conv2D(Layer):
             raise ValueError(f"conv2d: input {input_shape} is smaller than the kernel")
         return self.filters, oh, ow
 
+    def _chunks(self, n: int, grid_cells: int, itemsize: int) -> list[slice]:
+        """Image ranges whose grid rows, outputs and one product fit ``GRID_CHUNK_BYTES``."""
+        per_image = (self.in_channels + 2 * self.filters) * grid_cells * itemsize
+        step = max(1, GRID_CHUNK_BYTES // per_image)
+        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         n, _, h, w = x.shape
         pads = (self._pads(h), self._pads(w))
+        _, oh, ow = self.output_shape(x.shape[1:])
+        if self.forward_algorithm(n) == "grid":
+            return self._forward_grid(x, pads, oh, ow)
         x_padded = pad_spatial(x, *pads)
         cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, N*P)
         out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, N*P): one GEMM
         out += self.params["b"][:, None]
-        _, oh, ow = self.output_shape(x.shape[1:])
-        # An (N, F, OH, OW) view of channel-major memory; the next layer reads it as is.
-        return batch_first(out, n, oh, ow), (cols, x_padded.shape, pads)
+        return batch_first(out, n, oh, ow), ("cols", cols, x.shape, pads)
+
+    def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
+        n, _, h, w = x.shape
+        hp, wp = h + sum(pads[0]), w + sum(pads[1])
+        out = np.empty((self.filters, n, oh, ow), dtype=x.dtype)
+        bias = self.params["b"].astype(x.dtype)[:, None, None, None]
+        chunk_rows = []
+        for chunk in self._chunks(n, hp * wp, x.itemsize):
+            rows = grid_rows(x[chunk], *pads, self.kernel)
+            m = chunk.stop - chunk.start
+            full = grid_correlate(self.params["W"], rows, m * hp * wp, wp)
+            np.add(full.reshape(self.filters, m, hp, wp)[:, :, :oh, :ow], bias, out=out[:, chunk])
+            chunk_rows.append(rows)
+        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x.shape, pads)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
-        cols, padded_shape, (pad_h, pad_w) = cache
-        dout_mat = channels_first(dout)  # (F, N*P)
-        self.grads["W"] = (dout_mat @ cols.T).reshape(self.params["W"].shape)
+        kind, saved, x_shape, pads = cache
+        dout_mat = channels_first(dout)  # (F, N*P), free for channel-major dout
         self.grads["b"] = dout_mat.sum(axis=1)
+        if kind == "cols":
+            self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
+        grid_pass = kind == "grid" or (self.needs_input_grad and self.stride == 1)
+        if not grid_pass:
+            return self._input_grad_by_col2im(dout_mat, x_shape, pads)
+        return self._backward_grid(dout, saved if kind == "grid" else None, x_shape, pads)
+
+    def _backward_grid(self, dout, chunk_rows, x_shape, pads) -> np.ndarray | None:
+        """Weight gradient (when the forward pass was a grid) and input gradient (stride 1),
+        chunk by chunk over the flat grid."""
+        n, c, h, w = x_shape
+        (ph, _), (pw, _) = pads
+        hp, wp = h + sum(pads[0]), w + sum(pads[1])
+        _, _, oh, ow = dout.shape
+        dout_cm = dout.transpose(1, 0, 2, 3)  # (F, N, OH, OW)
+        if chunk_rows is not None:
+            dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
+        dx = np.empty((c, n, h, w), dtype=dout.dtype) if self.needs_input_grad else None
+        for index, chunk in enumerate(self._chunks(n, hp * wp, dout.itemsize)):
+            m = chunk.stop - chunk.start
+            dgrid = np.zeros((self.filters, m, hp, wp), dtype=dout.dtype)
+            dgrid[:, :, :oh, :ow] = dout_cm[:, chunk]
+            dgrid = dgrid.reshape(self.filters, -1)
+            if chunk_rows is not None:
+                grid_weight_grad(dgrid, chunk_rows[index], self.kernel, wp, dweights)
+            if dx is not None:
+                drows = grid_input_grad(self.params["W"], dgrid, wp)
+                grid = drows[:, : m * hp * wp].reshape(c, m, hp, wp)
+                dx[:, chunk] = grid[:, :, ph : ph + h, pw : pw + w]
+        if chunk_rows is not None:
+            self.grads["W"] = dweights
+        return None if dx is None else dx.transpose(1, 0, 2, 3)
+
+    def _input_grad_by_col2im(self, dout_mat, x_shape, pads) -> np.ndarray | None:
+        """Strided convs: columns of the input gradient, scattered back by col2im."""
         if not self.needs_input_grad:
             return None
-        k = self.kernel
-        if self.stride == 1 and max(*pad_h, *pad_w) <= k - 1:
-            return self._input_grad_by_full_correlation(dout, pad_h, pad_w)
+        (pad_h, pad_w), k = pads, self.kernel
+        n, c, h, w = x_shape
+        padded_shape = (n, c, h + sum(pad_h), w + sum(pad_w))
         dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, N*P)
         dx_padded = col2im(dcols, padded_shape, k, k, self.stride)
-        h, w = padded_shape[2], padded_shape[3]
-        return dx_padded[:, :, pad_h[0] : h - pad_h[1], pad_w[0] : w - pad_w[1]]
-
-    def _input_grad_by_full_correlation(
-        self, dout: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]
-    ) -> np.ndarray:
-        """Stride-1 input gradient as a convolution of dout with the flipped kernels.
-
-        dout (N, F, OH, OW) -> dx (N, C, H, W). Padding dout by K-1 minus the forward
-        padding lands exactly on the unpadded input, so nothing is scattered or cropped.
-        """
-        k = self.kernel
-        dout_padded = pad_spatial(
-            dout, (k - 1 - pad_h[0], k - 1 - pad_h[1]), (k - 1 - pad_w[0], k - 1 - pad_w[1])
-        )
-        cols = im2col(dout_padded, k, k, 1)  # (F*K*K, N*H*W)
-        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
-        dx = flipped.reshape(self.in_channels, -1) @ cols  # (C, N*H*W)
-        n, _, h, w = dout_padded.shape
-        return batch_first(dx, n, h - k + 1, w - k + 1)
+        return dx_padded[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w]
 
     def spec(self) -> dict[str, Any]:
         return {
