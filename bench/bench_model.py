@@ -269,7 +269,7 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
             f"train_b{batch}",
             f"training, batch {batch}",
             batch,
-            measure.train_step(fresh(), args.lr),
+            measure.train_step(fresh(), args.lr, args.threads),
             lambda: tref.train_step(twin(), args.lr),
             batches,
         )

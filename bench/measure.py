@@ -21,6 +21,7 @@ from model.inference import MNIST_NORMALIZATION, to_network_input
 from model.losses import softmax_cross_entropy
 from model.network import Sequential
 from model.optim import make_optimizer
+from model.parallel import DataParallel
 
 Batch = tuple[Any, Any]
 
@@ -146,16 +147,17 @@ def time_latency(
 
 
 # our engine ---------------------------------------------------------------------------
-def train_step(net: Sequential, lr: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    """One SGD-momentum step: forward (training mode), loss, backward, optimizer update."""
+def train_step(
+    net: Sequential, lr: float, threads: int = 1
+) -> Callable[[np.ndarray, np.ndarray], float]:
+    """One SGD-momentum step: forward (training mode), loss, backward, optimizer update,
+    as the trainer runs it (:class:`model.parallel.DataParallel` on ``threads`` threads)."""
     net.train()
     optimizer = make_optimizer("momentum", net.parameters(), lr)
+    trainer = DataParallel(net, threads)
 
     def step(x: np.ndarray, y: np.ndarray) -> float:
-        loss, dlogits = softmax_cross_entropy(net.forward(x), y)
-        net.backward(dlogits)
-        optimizer.step(net.gradients())
-        return loss
+        return trainer.step(x, y, optimizer)
 
     return step
 

@@ -22,10 +22,10 @@ from tqdm import tqdm
 from model import __version__
 from model.augment import augment_batch
 from model.inference import MNIST_NORMALIZATION, to_network_input
-from model.losses import softmax_cross_entropy
 from model.mnist import load_mnist
 from model.network import Sequential
 from model.optim import CosineSchedule, Schedule, StepSchedule, make_optimizer
+from model.parallel import DataParallel
 from model.params_io import load_params, save_params
 from model.presets import PRESETS, build_preset
 
@@ -44,6 +44,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.05
     seed: int = 0
+    threads: int | None = None
     augment: bool = True
     val_size: int = 5000
     limit: int | None = None
@@ -115,6 +116,7 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
     steps_per_epoch = -(-len(x_train) // cfg.batch_size)
     schedule = make_schedule(cfg, steps_per_epoch)
     rng = np.random.default_rng(cfg.seed + 1)
+    trainer = DataParallel(network, cfg.threads)
     result = TrainResult(best_val_accuracy=-1.0, best_epoch=0, wall_time_s=0.0)
 
     def save_best() -> None:
@@ -136,11 +138,9 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
                 batch = x_train[idx]
                 if cfg.augment:
                     batch = augment_batch(batch, rng)
-                logits = network.forward(to_network_input(batch, MNIST_NORMALIZATION))
-                loss, dlogits = softmax_cross_entropy(logits, y_train[idx], cfg.label_smoothing)
-                network.backward(dlogits)
                 optimizer.lr = schedule(step)
-                optimizer.step(network.gradients())
+                loss = trainer.step(to_network_input(batch, MNIST_NORMALIZATION), y_train[idx],
+                                    optimizer, cfg.label_smoothing)
                 step += 1
                 seen += len(idx)
                 running = loss if b == 0 else 0.98 * running + 0.02 * loss
@@ -169,6 +169,7 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
         result.interrupted = True
         print("\ninterrupted: keeping the best weights so far "
               f"(epoch {result.best_epoch}) in {cfg.output}", file=sys.stderr)
+    trainer.close()
     result.wall_time_s = time.perf_counter() - started
     if result.best_epoch and not result.interrupted:
         _rewrite_final_meta(cfg, command, result)
@@ -220,6 +221,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2, weights only")
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="training threads, each on a shard of every batch (default: every CPU);"
+                        " a run is bit-for-bit reproducible for a given seed and thread count")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment,
                    help="random shifts, rotations, scaling and stroke thickness")
     p.add_argument("--val-size", type=int, default=d.val_size,
@@ -232,6 +236,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         p.error("epochs, batch size and learning rate must be positive")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be >= 1")
     return TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
 
 
