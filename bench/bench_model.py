@@ -275,7 +275,7 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
         )
 
     b = args.infer_batch
-    ours_fwd = measure.eval_forward(fresh())
+    ours_fwd = measure.eval_forward(fresh(), args.threads)
 
     def torch_infer_step():
         forward = tref.eval_forward(twin())

@@ -162,10 +162,10 @@ def train_step(
     return step
 
 
-def eval_forward(net: Sequential) -> Callable[[np.ndarray], np.ndarray]:
-    """Inference-mode forward to logits."""
+def eval_forward(net: Sequential, threads: int = 1) -> Callable[[np.ndarray], np.ndarray]:
+    """Inference-mode forward to logits, the batch split across ``threads`` threads."""
     net.eval()
-    return net.forward
+    return DataParallel(net, threads).logits
 
 
 def openblas_threads() -> int | None:

@@ -83,18 +83,18 @@ def col2im(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add columns back into a padded input.
 
-    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W).
+    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W),
+    an (N, C, H, W) view of channel-major memory (the adds then run over matching layouts).
     """
     n, c, h, w = padded_shape
     oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
     cols6 = cols.reshape(c, kh, kw, n, oh, ow)
-    out = np.zeros(padded_shape, dtype=cols.dtype)
+    out = np.zeros((c, n, h, w), dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i, i + stride * (oh - 1) + 1, stride)
         for j in range(kw):
-            cells = (slice(None), slice(None), rows, slice(j, j + stride * (ow - 1) + 1, stride))
-            out[cells] += cols6[:, i, j].transpose(1, 0, 2, 3)
-    return out
+            out[:, :, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, i, j]
+    return out.transpose(1, 0, 2, 3)
 
 
 def channels_first(a: np.ndarray) -> np.ndarray:

@@ -69,6 +69,12 @@ class Sequential:
         self._caches = caches if self.training else None
         return x
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Inference-mode x (N, *input_shape) -> logits (N, classes); mode and caches untouched."""
+        for layer in self.layers:
+            x, _ = layer.forward(x, False)
+        return x
+
     def backward(self, dlogits: np.ndarray) -> None:
         """Back-propagate d(loss)/d(logits) (N, classes); fills every layer's ``grads``."""
         if self._caches is None:

@@ -5,8 +5,8 @@ update) for a :class:`~model.network.Sequential`. With ``threads`` > 1 the batch
 ``threads`` contiguous shards; each runs on its own thread through shallow copies of the
 layers (the same parameter arrays, their own gradients), while OpenBLAS is set to one
 thread, so each core multiplies its own matrices instead of two cores sharing every small
-one (NumPy releases the GIL inside its kernels). The maths is that of one step on the whole
-batch:
+one (NumPy releases the GIL inside its kernels). :meth:`DataParallel.logits` does the same
+for inference. The maths is that of one step on the whole batch:
 
 - batch norm adds its per-shard sums across shards before using them (mean, variance, and
   in backward the sums of dout and dout * x_hat), so every shard normalises with the
@@ -122,6 +122,22 @@ class DataParallel:
             raise (first or errors)[0]
         self._add_shard_gradients(nets)
         return float(sum(losses))
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Inference-mode logits (N, classes) of x (N, *input_shape), shards on the threads.
+
+        No shard needs another's rows at inference, so this is exactly
+        ``network.logits(x)`` computed piecewise (one BLAS thread per shard).
+        """
+        shards = min(self.threads, len(x))
+        if shards <= 1:
+            return self.network.logits(x)
+        parts = split_rows(len(x), shards)
+        with blas_threads(1):
+            pool = self._executor(shards - 1)
+            others = [pool.submit(self.network.logits, x[rows]) for rows in parts[1:]]
+            first = self.network.logits(x[parts[0]])
+            return np.concatenate([first, *(future.result() for future in others)])
 
     def _whole_batch(self, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> float:
         was_training = self.network.training

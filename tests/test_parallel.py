@@ -129,3 +129,13 @@ def test_split_rows_and_group_collectives():
     for t in threads:
         t.join(timeout=10)
     assert results == {r: (6.0, 30.0, "made by 0") for r in range(3)}
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_sharded_inference_equals_the_whole_batch(threads):
+    net = build_preset("default", seed=4)
+    x, _ = batch(11, seed=4)
+    expected = net.eval().forward(x)
+    with DataParallel(net, threads) as parallel:
+        np.testing.assert_allclose(parallel.logits(x), expected, rtol=1e-5, atol=1e-5)
+    assert not net.training  # the network's mode is left alone

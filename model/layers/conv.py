@@ -41,9 +41,10 @@ class Conv2D(Layer):
     (F, C) weights with shifted rows of the zero-padded input laid flat, see
     :mod:`model.conv_ops`), which wins when there are few channels: a product per kernel
     offset is cheap, while the column matrix is K*K times the input and falls out of cache.
-    At stride 1 the input gradient is always the flat-grid adjoint (K*K products scattered
-    into shifted rows); otherwise col2im. Grid passes run over chunks of images sized to
-    stay in cache (``GRID_CHUNK_BYTES``).
+    Each has its own backward pass: im2col's weight gradient uses the kept columns and its
+    input gradient is col2im of W.T @ dout; the grid's are the adjoint products over the
+    same shifted rows. Grid passes run over chunks of images sized to stay in cache
+    (``GRID_CHUNK_BYTES``).
     """
 
     type_name = "conv2d"
@@ -137,41 +138,35 @@ class Conv2D(Layer):
         kind, saved, x_shape, pads = cache
         dout_mat = channels_first(dout)  # (F, N*P), free for channel-major dout
         self.grads["b"] = dout_mat.sum(axis=1)
-        if kind == "cols":
-            self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
-        grid_pass = kind == "grid" or (self.needs_input_grad and self.stride == 1)
-        if not grid_pass:
-            return self._input_grad_by_col2im(dout_mat, x_shape, pads)
-        return self._backward_grid(dout, saved if kind == "grid" else None, x_shape, pads)
+        if kind == "grid":
+            return self._backward_grid(dout, saved, x_shape, pads)
+        self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
+        return self._input_grad_by_col2im(dout_mat, x_shape, pads)
 
     def _backward_grid(self, dout, chunk_rows, x_shape, pads) -> np.ndarray | None:
-        """Weight gradient (when the forward pass was a grid) and input gradient (stride 1),
-        chunk by chunk over the flat grid."""
+        """Weight and input gradients of a grid forward pass, chunk by chunk."""
         n, c, h, w = x_shape
         (ph, _), (pw, _) = pads
         hp, wp = h + sum(pads[0]), w + sum(pads[1])
         _, _, oh, ow = dout.shape
         dout_cm = dout.transpose(1, 0, 2, 3)  # (F, N, OH, OW)
-        if chunk_rows is not None:
-            dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
+        dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
         dx = np.empty((c, n, h, w), dtype=dout.dtype) if self.needs_input_grad else None
         for index, chunk in enumerate(self._chunks(n, hp * wp, dout.itemsize)):
             m = chunk.stop - chunk.start
             dgrid = np.zeros((self.filters, m, hp, wp), dtype=dout.dtype)
             dgrid[:, :, :oh, :ow] = dout_cm[:, chunk]
             dgrid = dgrid.reshape(self.filters, -1)
-            if chunk_rows is not None:
-                grid_weight_grad(dgrid, chunk_rows[index], self.kernel, wp, dweights)
+            grid_weight_grad(dgrid, chunk_rows[index], self.kernel, wp, dweights)
             if dx is not None:
                 drows = grid_input_grad(self.params["W"], dgrid, wp)
                 grid = drows[:, : m * hp * wp].reshape(c, m, hp, wp)
                 dx[:, chunk] = grid[:, :, ph : ph + h, pw : pw + w]
-        if chunk_rows is not None:
-            self.grads["W"] = dweights
+        self.grads["W"] = dweights
         return None if dx is None else dx.transpose(1, 0, 2, 3)
 
     def _input_grad_by_col2im(self, dout_mat, x_shape, pads) -> np.ndarray | None:
-        """Strided convs: columns of the input gradient, scattered back by col2im."""
+        """Input gradient of an im2col pass: its columns, scattered back by col2im."""
         if not self.needs_input_grad:
             return None
         (pad_h, pad_w), k = pads, self.kernel
