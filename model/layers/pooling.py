@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from model.conv_ops import output_size
 from model.layers.base import Layer, Shape
 
 
@@ -29,8 +30,7 @@ class MaxPool2D(Layer):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         c, h, w = input_shape
-        oh = (h - self.kernel) // self.stride + 1
-        ow = (w - self.kernel) // self.stride + 1
+        oh, ow = output_size(h, self.kernel, self.stride), output_size(w, self.kernel, self.stride)
         if oh < 1 or ow < 1:
             raise ValueError(f"maxpool2d: input {input_shape} is smaller than the window")
         return c, oh, ow
