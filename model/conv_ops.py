@@ -7,10 +7,10 @@ kernel offset (KH * KW slices, never a loop over pixels).
 The "flat grid" functions are the other algorithm for stride-1 convolutions, cheaper when
 there are few channels (no K*K-times larger column matrix): each channel's zero-padded
 images are laid end to end in one row, so moving a kernel by (i, j) is moving along the row
-by ``i * grid_width + j``, and a convolution is K*K small matrix products of the weights
-for one kernel offset with a shifted slice of those rows. Outputs are computed at every
-grid cell; the cells past the last valid window are cropped (outputs) or held at zero
-(output gradients).
+by ``i * grid_width + j``. The K column shifts are stacked once (K copies of the input),
+and a convolution is then K matrix products, one per kernel row i, of that row's weights
+with the stack moved by ``i * grid_width``. Outputs are computed at every grid cell; the
+cells past the last valid window are cropped (outputs) or held at zero (output gradients).
 
 Layout words used throughout: *batch first* is (N, C, H, W); *channel-major* is memory laid
 out as (C, N, H, W), which a conv produces and hands on as an (N, C, H, W) view.
@@ -130,49 +130,64 @@ def grid_rows(
     return rows
 
 
-def grid_offsets(kernel: int, grid_width: int) -> list[tuple[int, int, int]]:
-    """(i, j, shift along a grid row) for every kernel offset, row-major."""
-    return [(i, j, i * grid_width + j) for i in range(kernel) for j in range(kernel)]
+def stack_column_shifts(rows: np.ndarray, kernel: int) -> np.ndarray:
+    """(C, cells + tail) grid rows -> (K * C, cells + (K - 1) * WP), one copy: row (j, c) is
+    channel c moved by j cells, so a whole kernel row i is one product with a slice of it
+    (K products of depth K * C, instead of K * K of depth C, or im2col's K * K copy)."""
+    c, total = rows.shape
+    step = rows.strides[1]
+    shifted = as_strided(
+        rows, shape=(kernel, c, total - kernel + 1), strides=(step, rows.strides[0], step)
+    )
+    return shifted.reshape(kernel * c, -1)
+
+
+def _kernel_row(weights: np.ndarray, i: int) -> np.ndarray:
+    """Weights (F, C, K, K) of kernel row ``i`` as (F, K * C), columns ordered (j, c)."""
+    f, c, k, _ = weights.shape
+    return weights[:, :, i, :].transpose(0, 2, 1).reshape(f, k * c)
 
 
 def grid_correlate(
-    weights: np.ndarray, rows: np.ndarray, cells: int, grid_width: int
+    weights: np.ndarray, stacked: np.ndarray, cells: int, grid_width: int
 ) -> np.ndarray:
-    """Cross-correlation at every grid cell: weights (F, C, K, K), rows from :func:`grid_rows`.
-
-    Returns (F, cells); cell p holds the window whose top-left input cell is p.
-    """
-    f, _, k, _ = weights.shape
-    out = np.empty((f, cells), dtype=rows.dtype)
-    term = np.empty_like(out)
-    for i, j, shift in grid_offsets(k, grid_width):
-        if shift == 0:
-            np.matmul(weights[:, :, i, j], rows[:, :cells], out=out)
-        else:
-            np.matmul(weights[:, :, i, j], rows[:, shift : shift + cells], out=term)
-            out += term
+    """Cross-correlation at every grid cell: weights (F, C, K, K), ``stacked`` from
+    :func:`stack_column_shifts`. Returns (F, cells); cell p holds the window whose top-left
+    input cell is p."""
+    k = weights.shape[2]
+    out = _kernel_row(weights, 0) @ stacked[:, :cells]
+    for i in range(1, k):
+        out += _kernel_row(weights, i) @ stacked[:, i * grid_width : i * grid_width + cells]
     return out
 
 
 def grid_weight_grad(
-    dgrid: np.ndarray, rows: np.ndarray, kernel: int, grid_width: int, out: np.ndarray
+    dgrid: np.ndarray, stacked: np.ndarray, grid_width: int, out: np.ndarray
 ) -> None:
     """Add d(loss)/d(weights) to ``out`` (F, C, K, K).
 
     dgrid (F, cells): the output gradient at every grid cell, zero where no window starts.
     """
+    f, c, k, _ = out.shape
     cells = dgrid.shape[1]
-    for i, j, shift in grid_offsets(kernel, grid_width):
-        out[:, :, i, j] += dgrid @ rows[:, shift : shift + cells].T
+    for i in range(k):
+        row = dgrid @ stacked[:, i * grid_width : i * grid_width + cells].T  # (F, K*C)
+        out[:, :, i, :] += row.reshape(f, k, c).transpose(0, 2, 1)
 
 
 def grid_input_grad(weights: np.ndarray, dgrid: np.ndarray, grid_width: int) -> np.ndarray:
-    """Adjoint of :func:`grid_correlate`: dgrid (F, cells) -> (C, cells + tail) row gradient."""
+    """Adjoint of :func:`grid_correlate` composed with :func:`stack_column_shifts`:
+    dgrid (F, cells) -> (C, cells + tail), the gradient of the grid rows.
+
+    One product per kernel offset (i, j), added into the rows moved by i * WP + j: measured
+    2x faster than going through the stacked shifts, whose gradient is K times larger.
+    """
     _, c, k, _ = weights.shape
     cells = dgrid.shape[1]
     drows = np.zeros((c, cells + (k - 1) * (grid_width + 1)), dtype=dgrid.dtype)
     term = np.empty((c, cells), dtype=dgrid.dtype)
-    for i, j, shift in grid_offsets(k, grid_width):
-        np.matmul(weights[:, :, i, j].T, dgrid, out=term)
-        drows[:, shift : shift + cells] += term
+    for i in range(k):
+        for j in range(k):
+            np.matmul(weights[:, :, i, j].T, dgrid, out=term)
+            drows[:, i * grid_width + j : i * grid_width + j + cells] += term
     return drows

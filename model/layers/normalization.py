@@ -45,42 +45,49 @@ class _BatchNorm(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         m = self._matrix(x)
-        if training:
-            count = self._batch_rows(x) * (m.shape[1] // max(len(x), 1))
-            mean = self._batch_sum(m.sum(axis=1)) / count
-            x_hat = m - mean[:, None]
-            var = self._batch_sum(np.einsum("fm,fm->f", x_hat, x_hat)) / count
-            if self.shard is None or self.shard.is_root:
-                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-                rm[:] = self.momentum * rm + (1 - self.momentum) * mean
-                unbiased = var * (count / max(count - 1, 1))
-                rv[:] = self.momentum * rv + (1 - self.momentum) * unbiased
-        else:
-            mean = self.buffers["running_mean"].astype(x.dtype)
-            var = self.buffers["running_var"].astype(x.dtype)
-            x_hat = m - mean[:, None]
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not training:  # an affine map per feature: two passes
+            inv_std = (1.0 / np.sqrt(self.buffers["running_var"] + self.eps)).astype(x.dtype)
+            scale = gamma * inv_std
+            shift = beta - self.buffers["running_mean"].astype(x.dtype) * scale
+            out = m * scale[:, None]
+            out += shift[:, None]
+            return self._unmatrix(out, x), (m, inv_std, training)
+        count = self._batch_rows(x) * (m.shape[1] // max(len(x), 1))
+        mean = self._batch_sum(m.sum(axis=1)) / count
+        centred = m - mean[:, None]
+        var = self._batch_sum(np.einsum("fm,fm->f", centred, centred)) / count
+        if self.shard is None or self.shard.is_root:
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm[:] = self.momentum * rm + (1 - self.momentum) * mean
+            rv[:] = self.momentum * rv + (1 - self.momentum) * var * (count / max(count - 1, 1))
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        x_hat *= inv_std[:, None]
-        out = x_hat * self.params["gamma"][:, None]
-        out += self.params["beta"][:, None]
-        return self._unmatrix(out, x), (x_hat, inv_std, training)
+        out = centred * (gamma * inv_std)[:, None]
+        out += beta[:, None]
+        return self._unmatrix(out, x), (centred, inv_std, training)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
-        x_hat, inv_std, training = cache
+        """Cache: the (F, M) input minus the batch mean (training) or the raw (F, M) input
+        (inference), and 1 / std."""
+        centred, inv_std, training = cache
         d = self._matrix(dout)
-        dgamma = np.einsum("fm,fm->f", d, x_hat)
+        if not training:  # inference statistics: the cache holds the raw input
+            centred = centred - self.buffers["running_mean"].astype(d.dtype)[:, None]
+            dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
+            self.grads["gamma"], self.grads["beta"] = dgamma, d.sum(axis=1)
+            return self._unmatrix(d * (self.params["gamma"] * inv_std)[:, None], dout)
+        # dgamma = sum(dout * x_hat) with x_hat = centred * inv_std; dbeta = sum(dout).
+        dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
         dbeta = d.sum(axis=1)
         # This shard's share; a data-parallel step adds the shards' gradients afterwards.
         self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
-        scale = (self.params["gamma"] * inv_std)[:, None]
-        if not training:
-            return self._unmatrix(d * scale, dout)
         count = self._batch_rows(dout) * (d.shape[1] // max(len(dout), 1))
         dgamma, dbeta = self._batch_sum(np.stack([dgamma, dbeta]))
-        dx = x_hat * (-dgamma / count)[:, None]
+        # dx = gamma * inv_std * (dout - dbeta / count - x_hat * dgamma / count)
+        dx = centred * (-dgamma * inv_std / count)[:, None]
         dx += d
         dx -= (dbeta / count)[:, None]
-        dx *= scale
+        dx *= (self.params["gamma"] * inv_std)[:, None]
         return self._unmatrix(dx, dout)
 
     def spec(self) -> dict[str, Any]:
