@@ -7,7 +7,6 @@ The timing helpers take plain callables, so the PyTorch twin is timed by the sam
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import math
 import statistics
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from model.blas_threads import get_threads
 from model.inference import MNIST_NORMALIZATION, to_network_input
 from model.losses import softmax_cross_entropy
 from model.network import Sequential
@@ -170,26 +170,7 @@ def eval_forward(net: Sequential, threads: int = 1) -> Callable[[np.ndarray], np
 
 def openblas_threads() -> int | None:
     """The thread count OpenBLAS reports in this process, or None when it cannot be asked."""
-    names = (
-        "scipy_openblas_get_num_threads64_",
-        "scipy_openblas_get_num_threads",
-        "openblas_get_num_threads64_",
-        "openblas_get_num_threads",
-    )
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in names:
-            if hasattr(lib, name):
-                return int(getattr(lib, name)())
-    return None
+    return get_threads()
 
 
 def blas_description() -> str:
