@@ -173,21 +173,3 @@ def grid_weight_grad(
     for i in range(k):
         row = dgrid @ stacked[:, i * grid_width : i * grid_width + cells].T  # (F, K*C)
         out[:, :, i, :] += row.reshape(f, k, c).transpose(0, 2, 1)
-
-
-def grid_input_grad(weights: np.ndarray, dgrid: np.ndarray, grid_width: int) -> np.ndarray:
-    """Adjoint of :func:`grid_correlate` composed with :func:`stack_column_shifts`:
-    dgrid (F, cells) -> (C, cells + tail), the gradient of the grid rows.
-
-    One product per kernel offset (i, j), added into the rows moved by i * WP + j: measured
-    2x faster than going through the stacked shifts, whose gradient is K times larger.
-    """
-    _, c, k, _ = weights.shape
-    cells = dgrid.shape[1]
-    drows = np.zeros((c, cells + (k - 1) * (grid_width + 1)), dtype=dgrid.dtype)
-    term = np.empty((c, cells), dtype=dgrid.dtype)
-    for i in range(k):
-        for j in range(k):
-            np.matmul(weights[:, :, i, j].T, dgrid, out=term)
-            drows[:, i * grid_width + j : i * grid_width + j + cells] += term
-    return drows
