@@ -47,26 +47,68 @@ _FEATURE_MAP = {
     },
 }
 
+_DIGIT_PROBABILITIES = {
+    "type": "array", "items": _PROBABILITY, "minItems": 10, "maxItems": 10,
+    "description": "P(digit = i) for i = 0..9. With a model that can say 'not a digit' they "
+                   "sum to 1 - not_digit_probability.",
+}
+_GUESS = {
+    "type": "object",
+    "required": ["digit", "confidence"],
+    "properties": {"digit": {"type": "integer", "minimum": 0, "maximum": 9},
+                   "confidence": _PROBABILITY},
+    "description": "The most likely digit of a mark that is not a digit, and its probability.",
+}
+_MARK = {
+    "type": "object",
+    "required": ["status", "digit", "confidence", "probabilities", "not_digit_probability",
+                 "box", "input_image"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "not_a_digit"]},
+        "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9,
+                  "description": "Null when the mark is not a digit."},
+        "confidence": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+        "probabilities": _DIGIT_PROBABILITIES,
+        "not_digit_probability": _PROBABILITY,
+        "guess": _GUESS,
+        "box": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                "minItems": 4, "maxItems": 4,
+                "description": "[x0, y0, x1, y1], end-exclusive, in the uploaded image's pixels "
+                               "(after its EXIF rotation)."},
+        "input_image": {**_DATA_URL, "description": "The 28x28 PNG the network saw."},
+    },
+}
+
 _PREDICTION = {
     "type": "object",
-    "required": ["status", "digit", "confidence", "probabilities", "input_image", "message",
-                 "model", "time_ms"],
+    "required": ["status", "number", "digits", "digit", "confidence", "probabilities",
+                 "not_digit_probability", "input_image", "message", "model", "time_ms"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "no_digit"],
-                   "description": "no_digit: the image is blank or nearly blank; no guess."},
-        "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9},
+        "status": {"type": "string", "enum": ["ok", "not_a_digit", "no_digit"],
+                   "description": "ok: at least one digit was read; not_a_digit: there are "
+                                  "marks but none is a digit; no_digit: the image is blank or "
+                                  "nearly blank (no guess)."},
+        "number": {"type": "string", "pattern": "^[0-9]*$",
+                   "description": "The digits read, left to right (lines top to bottom); "
+                                  "marks that are not digits are left out. Empty when none."},
+        "digits": {"type": "array", "items": {"$ref": "#/components/schemas/Mark"},
+                   "maxItems": 12,
+                   "description": "Every mark read, left to right: digits and marks that "
+                                  "are not digits, each with its box and 28x28 image."},
+        "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9,
+                  "description": "The digit, when exactly one was read; else null."},
         "confidence": {"anyOf": [_PROBABILITY, {"type": "null"}]},
         "probabilities": {
-            "anyOf": [
-                {"type": "array", "items": _PROBABILITY, "minItems": 10, "maxItems": 10},
-                {"type": "null"},
-            ],
-            "description": "P(digit = i) for i = 0..9; null when status is no_digit.",
+            "anyOf": [_DIGIT_PROBABILITIES, {"type": "null"}],
+            "description": "As in digits[], for the one digit read (or the one mark, when it "
+                           "is not a digit); null when there are none or several.",
         },
+        "not_digit_probability": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+        "guess": _GUESS,
         "input_image": {
-            **_DATA_URL,
+            "anyOf": [_DATA_URL, {"type": "null"}],
             "description": "The 28x28 grayscale PNG the network saw, white digit on black "
-                           "(all black when status is no_digit).",
+                           "(all black when status is no_digit; null when several marks).",
         },
         "message": {"type": "string"},
         "model": {
@@ -77,7 +119,8 @@ _PREDICTION = {
         "time_ms": {"type": "number", "minimum": 0,
                     "description": "Server time to decode, preprocess and predict."},
         "feature_maps": {"type": "array", "items": _FEATURE_MAP,
-                         "description": "Only with ?explain=1: one entry per conv layer."},
+                         "description": "Only with ?explain=1: one entry per conv layer, for "
+                                        "the single mark read (else the first)."},
     },
 }
 
@@ -120,13 +163,14 @@ _PREDICT_ERRORS = {
         "or an invalid explain value."),
     "413": _error_response(
         "Too large: the body is over the size limit (2 MiB by default), or the image is over "
-        f"{MAX_SIDE} pixels a side (code image_too_large)."),
+        f"{MAX_SIDE} pixels a side, or too large to decode in memory (code image_too_large)."),
     "415": _error_response(
         "Unsupported media type: a Content-Type other than JSON, a form or an image type, "
         "or an image format other than PNG, JPEG, GIF, BMP and WebP."),
     "422": _error_response(
         "Not a usable image: not an image at all (not_an_image), corrupt (corrupt_image), "
-        "truncated (truncated_image), or a decompression bomb (decompression_bomb)."),
+        "truncated (truncated_image), a decompression bomb (decompression_bomb), or more "
+        "than 12 digits in one image (too_many_digits)."),
 }
 
 _IMAGE_BINARY = {"schema": {"type": "string", "format": "binary", "minLength": 1}}
@@ -142,22 +186,27 @@ _DOCUMENT: dict[str, Any] = {
         "title": "NumPy CNN digits",
         "version": "1.0.0",
         "description": (
-            "Draw a digit, watch a CNN read it. POST an image of one handwritten digit to "
-            "/predict; it is preprocessed as MNIST was (crop to the ink, longer side to 20 px, "
-            "centre of mass at the centre of 28x28) and read by a convolutional network "
-            "written in NumPy. Every error is JSON: {error: {code, message}}."
+            "Draw a digit, watch a CNN read it. POST an image of handwritten digits to "
+            "/predict; the ink is found, split into digits, each preprocessed as MNIST was "
+            "(crop to the ink, longer side to 20 px, centre of mass at the centre of 28x28) and "
+            "read by a convolutional network written in NumPy, which can also say that a mark "
+            "is not a digit. Every error is JSON: {error: {code, message}}."
         ),
     },
     "paths": {
         "/predict": {
             "post": {
                 "operationId": "predict",
-                "summary": "Read the handwritten digit in an image",
+                "summary": "Read the handwritten digits in an image",
                 "description": (
                     "The image may be a canvas with a transparent background and dark strokes, "
-                    "white strokes on black, or dark ink on light paper (the polarity is read "
-                    "from the image's border). A blank or nearly blank image gets status "
-                    "no_digit with digit, confidence and probabilities null."
+                    "white strokes on black, dark ink on light paper, a scan or a photo (the "
+                    "polarity and background are read from the image). Every digit is read, "
+                    "left to right: `number` holds them as a string and `digits` each one "
+                    "with its box. A single digit also answers in `digit`, `confidence` and "
+                    "`probabilities`. Marks that are not digits (letters, symbols, doodles) "
+                    "are reported as such (status not_a_digit when no digit is read); a blank "
+                    "image gets status no_digit. At most 12 digits are read in one image."
                 ),
                 "parameters": [{
                     "name": "explain",
@@ -239,6 +288,7 @@ _DOCUMENT: dict[str, Any] = {
     "components": {
         "schemas": {
             "Prediction": _PREDICTION,
+            "Mark": _MARK,
             "FeatureMap": _FEATURE_MAP,
             "Model": _MODEL,
             "Error": _ERROR,

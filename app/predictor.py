@@ -99,25 +99,18 @@ class Predictor:
         height, width and maps (one min-max scaled grayscale PNG data URL per channel).
         """
         with self._lock:
-            activations = self.network.activations(self._input(image)[0])
-        specs = self.network.spec()
+            found = self.network.feature_maps(self._input(image)[0])
         result = []
-        for index, (name, output) in enumerate(activations):
-            if specs[index]["type"] != "conv2d":
-                continue
-            chosen, after = output, "output (no ReLU follows)"
-            for later in range(index + 1, len(activations)):
-                kind = specs[later]["type"]
-                if kind == "conv2d":
-                    break
-                if kind == "relu":
-                    chosen, after = activations[later][1], f"after the ReLU at layer {later}"
-                    break
-            spec = specs[index]
-            channels, height, width = chosen.shape
+        for item in found:
+            spec = self.network.layers[item.conv_index].spec()
+            if item.after_relu:
+                after = f"after the ReLU at layer {item.shown_index}"
+            else:
+                after = "output (no ReLU follows)"
+            channels, height, width = item.maps.shape
             result.append({
-                "layer": name,
-                "index": index,
+                "layer": f"{item.conv_index}:{spec['type']}",
+                "index": item.conv_index,
                 "description": (
                     f"conv {spec['kernel']}x{spec['kernel']}, {spec['filters']} filters, "
                     f"stride {spec['stride']}, padding {spec['padding']}; {after}"
@@ -125,7 +118,7 @@ class Predictor:
                 "channels": int(channels),
                 "height": int(height),
                 "width": int(width),
-                "maps": [png_data_url(min_max_scaled(channel)) for channel in chosen],
+                "maps": [png_data_url(min_max_scaled(channel)) for channel in item.maps],
             })
         return result
 

@@ -269,13 +269,13 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
             f"train_b{batch}",
             f"training, batch {batch}",
             batch,
-            measure.train_step(fresh(), args.lr),
+            measure.train_step(fresh(), args.lr, args.threads),
             lambda: tref.train_step(twin(), args.lr),
             batches,
         )
 
     b = args.infer_batch
-    ours_fwd = measure.eval_forward(fresh())
+    ours_fwd = measure.eval_forward(fresh(), args.threads)
 
     def torch_infer_step():
         forward = tref.eval_forward(twin())
@@ -366,7 +366,9 @@ def run_profile(name, args, cfg, measure, tref, data) -> dict[str, Any]:
     total = sum(r["train_fwd_ms"] + r["train_bwd_ms"] for r in rows)
     total += prof["loss_ms"] + prof["optimizer_ms"]
     print(
-        f"\nper-layer profile, preset {name!r}: ours, median of {reps} passes, ms"
+        f"\nper-layer profile, preset {name!r}: ours, median of {reps} passes, ms, layer by"
+        " layer on the whole batch (BLAS on --threads threads; the training steps and batched"
+        " inference above split the batch across threads instead)"
         + ("; torch columns: the same layer in PyTorch" if torch_cols else "")
     )
     head = "  {:<24}{:>11}{:>10}{:>10}{:>7} |{:>9}{:>9}"

@@ -7,7 +7,6 @@ The timing helpers take plain callables, so the PyTorch twin is timed by the sam
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import math
 import statistics
@@ -17,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from model.blas_threads import get_threads
 from model.inference import MNIST_NORMALIZATION, to_network_input
 from model.losses import softmax_cross_entropy
 from model.network import Sequential
 from model.optim import make_optimizer
+from model.parallel import DataParallel
 
 Batch = tuple[Any, Any]
 
@@ -146,48 +147,30 @@ def time_latency(
 
 
 # our engine ---------------------------------------------------------------------------
-def train_step(net: Sequential, lr: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    """One SGD-momentum step: forward (training mode), loss, backward, optimizer update."""
+def train_step(
+    net: Sequential, lr: float, threads: int = 1
+) -> Callable[[np.ndarray, np.ndarray], float]:
+    """One SGD-momentum step: forward (training mode), loss, backward, optimizer update,
+    as the trainer runs it (:class:`model.parallel.DataParallel` on ``threads`` threads)."""
     net.train()
     optimizer = make_optimizer("momentum", net.parameters(), lr)
+    trainer = DataParallel(net, threads)
 
     def step(x: np.ndarray, y: np.ndarray) -> float:
-        loss, dlogits = softmax_cross_entropy(net.forward(x), y)
-        net.backward(dlogits)
-        optimizer.step(net.gradients())
-        return loss
+        return trainer.step(x, y, optimizer)
 
     return step
 
 
-def eval_forward(net: Sequential) -> Callable[[np.ndarray], np.ndarray]:
-    """Inference-mode forward to logits."""
+def eval_forward(net: Sequential, threads: int = 1) -> Callable[[np.ndarray], np.ndarray]:
+    """Inference-mode forward to logits, the batch split across ``threads`` threads."""
     net.eval()
-    return net.forward
+    return DataParallel(net, threads).logits
 
 
 def openblas_threads() -> int | None:
     """The thread count OpenBLAS reports in this process, or None when it cannot be asked."""
-    names = (
-        "scipy_openblas_get_num_threads64_",
-        "scipy_openblas_get_num_threads",
-        "openblas_get_num_threads64_",
-        "openblas_get_num_threads",
-    )
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in names:
-            if hasattr(lib, name):
-                return int(getattr(lib, name)())
-    return None
+    return get_threads()
 
 
 def blas_description() -> str:

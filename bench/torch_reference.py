@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
+from model.conv_ops import output_size, same_padding
 from model.losses import softmax_cross_entropy
 
 
@@ -37,13 +38,6 @@ def configure_threads(threads: int) -> tuple[int, int]:
 
 def version() -> str:
     return torch.__version__
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """(before, after) padding giving ceil(size / stride) outputs, extra cell after."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def _conv_block(spec: dict[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, tuple]:
@@ -62,9 +56,7 @@ def _conv_block(spec: dict[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module
         block = nn.Sequential(
             nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])), nn.Conv2d(c, filters, k, s)
         )
-    oh = (h + sum(ph) - k) // s + 1
-    ow = (w + sum(pw) - k) // s + 1
-    return block, (filters, oh, ow)
+    return block, (filters, output_size(h, k, s, *ph), output_size(w, k, s, *pw))
 
 
 def build_twin(spec: list[dict[str, Any]], input_shape: Sequence[int] = (1, 28, 28)):
@@ -85,7 +77,7 @@ def build_twin(spec: list[dict[str, Any]], input_shape: Sequence[int] = (1, 28, 
             k = int(layer.get("kernel", 2))
             s = int(layer.get("stride") or k)
             block = nn.MaxPool2d(k, s)
-            shape = (shape[0], (shape[1] - k) // s + 1, (shape[2] - k) // s + 1)
+            shape = (shape[0], output_size(shape[1], k, s), output_size(shape[2], k, s))
         elif kind == "flatten":
             block = nn.Flatten()
             shape = (int(np.prod(shape)),)

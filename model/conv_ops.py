@@ -3,6 +3,17 @@
 ``im2col`` turns every receptive field of a batch into a column with one strided view and
 one copy; ``col2im`` scatters columns back, summing overlaps, with one vectorised add per
 kernel offset (KH * KW slices, never a loop over pixels).
+
+The "flat grid" functions are the other algorithm for stride-1 convolutions, cheaper when
+there are few channels (no K*K-times larger column matrix): each channel's zero-padded
+images are laid end to end in one row, so moving a kernel by (i, j) is moving along the row
+by ``i * grid_width + j``. The K column shifts are stacked once (K copies of the input),
+and a convolution is then K matrix products, one per kernel row i, of that row's weights
+with the stack moved by ``i * grid_width``. Outputs are computed at every grid cell; the
+cells past the last valid window are cropped (outputs) or held at zero (output gradients).
+
+Layout words used throughout: *batch first* is (N, C, H, W); *channel-major* is memory laid
+out as (C, N, H, W), which a conv produces and hands on as an (N, C, H, W) view.
 """
 
 from __future__ import annotations
@@ -11,8 +22,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 
-def output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
-    """Spatial output length of a sliding window over ``size`` padded input cells."""
+def output_size(
+    size: int, kernel: int, stride: int, pad_before: int = 0, pad_after: int = 0
+) -> int:
+    """Windows of ``kernel`` cells every ``stride`` cells along ``size`` cells plus padding.
+
+    The one place the conv and pooling output-size formula lives (floor: a last partial
+    window is dropped). Can be < 1 when the kernel is larger than the padded input.
+    """
     return (size + pad_before + pad_after - kernel) // stride + 1
 
 
@@ -40,8 +57,7 @@ def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     ``view[n, c, i, j, oy, ox] == x[n, c, oy * stride + i, ox * stride + j]``.
     """
     n, c, h, w = x.shape
-    oh = (h - kh) // stride + 1
-    ow = (w - kw) // stride + 1
+    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
     sn, sc, sh, sw = x.strides
     return as_strided(
         x,
@@ -67,19 +83,18 @@ def col2im(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add columns back into a padded input.
 
-    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W).
+    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W),
+    an (N, C, H, W) view of channel-major memory (the adds then run over matching layouts).
     """
     n, c, h, w = padded_shape
-    oh = (h - kh) // stride + 1
-    ow = (w - kw) // stride + 1
+    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
     cols6 = cols.reshape(c, kh, kw, n, oh, ow)
-    out = np.zeros(padded_shape, dtype=cols.dtype)
+    out = np.zeros((c, n, h, w), dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i, i + stride * (oh - 1) + 1, stride)
         for j in range(kw):
-            cells = (slice(None), slice(None), rows, slice(j, j + stride * (ow - 1) + 1, stride))
-            out[cells] += cols6[:, i, j].transpose(1, 0, 2, 3)
-    return out
+            out[:, :, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, i, j]
+    return out.transpose(1, 0, 2, 3)
 
 
 def channels_first(a: np.ndarray) -> np.ndarray:
@@ -90,3 +105,71 @@ def channels_first(a: np.ndarray) -> np.ndarray:
 def batch_first(a: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
     """(C, N * H * W) matrix -> (N, C, H, W) view (no copy)."""
     return a.reshape(a.shape[0], n, h, w).transpose(1, 0, 2, 3)
+
+
+def is_channel_major(a: np.ndarray) -> bool:
+    """True when (N, C, H, W) ``a`` is a view of contiguous (C, N, H, W) memory."""
+    return a.transpose(1, 0, 2, 3).flags.c_contiguous
+
+
+# flat-grid convolution (stride 1) --------------------------------------------------------
+def grid_rows(
+    x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int
+) -> np.ndarray:
+    """x (N, C, H, W) -> (C, N * HP * WP + tail): each channel's padded images in one row.
+
+    HP, WP are the padded sizes; the ``tail`` = (kernel - 1) * (WP + 1) zeros let the
+    largest kernel offset read a full-length slice.
+    """
+    n, c, h, w = x.shape
+    hp, wp = h + sum(pad_h), w + sum(pad_w)
+    cells = n * hp * wp
+    rows = np.zeros((c, cells + (kernel - 1) * (wp + 1)), dtype=x.dtype)
+    grid = rows[:, :cells].reshape(c, n, hp, wp)
+    grid[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x.transpose(1, 0, 2, 3)
+    return rows
+
+
+def stack_column_shifts(rows: np.ndarray, kernel: int) -> np.ndarray:
+    """(C, cells + tail) grid rows -> (K * C, cells + (K - 1) * WP), one copy: row (j, c) is
+    channel c moved by j cells, so a whole kernel row i is one product with a slice of it
+    (K products of depth K * C, instead of K * K of depth C, or im2col's K * K copy)."""
+    c, total = rows.shape
+    step = rows.strides[1]
+    shifted = as_strided(
+        rows, shape=(kernel, c, total - kernel + 1), strides=(step, rows.strides[0], step)
+    )
+    return shifted.reshape(kernel * c, -1)
+
+
+def _kernel_row(weights: np.ndarray, i: int) -> np.ndarray:
+    """Weights (F, C, K, K) of kernel row ``i`` as (F, K * C), columns ordered (j, c)."""
+    f, c, k, _ = weights.shape
+    return weights[:, :, i, :].transpose(0, 2, 1).reshape(f, k * c)
+
+
+def grid_correlate(
+    weights: np.ndarray, stacked: np.ndarray, cells: int, grid_width: int
+) -> np.ndarray:
+    """Cross-correlation at every grid cell: weights (F, C, K, K), ``stacked`` from
+    :func:`stack_column_shifts`. Returns (F, cells); cell p holds the window whose top-left
+    input cell is p."""
+    k = weights.shape[2]
+    out = _kernel_row(weights, 0) @ stacked[:, :cells]
+    for i in range(1, k):
+        out += _kernel_row(weights, i) @ stacked[:, i * grid_width : i * grid_width + cells]
+    return out
+
+
+def grid_weight_grad(
+    dgrid: np.ndarray, stacked: np.ndarray, grid_width: int, out: np.ndarray
+) -> None:
+    """Add d(loss)/d(weights) to ``out`` (F, C, K, K).
+
+    dgrid (F, cells): the output gradient at every grid cell, zero where no window starts.
+    """
+    f, c, k, _ = out.shape
+    cells = dgrid.shape[1]
+    for i in range(k):
+        row = dgrid @ stacked[:, i * grid_width : i * grid_width + cells].T  # (F, K*C)
+        out[:, :, i, :] += row.reshape(f, k, c).transpose(0, 2, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,37 @@ from model.layers.base import Shape
 from model.losses import softmax
 
 
+@dataclass(frozen=True)
+class FeatureMaps:
+    """What one conv layer picks out in an input: ``maps`` (C, H, W) is the output of layer
+    ``shown_index``: the first ReLU after conv ``conv_index`` (before any other conv), or the
+    conv's own output when no ReLU follows it."""
+
+    conv_index: int
+    shown_index: int
+    maps: np.ndarray
+
+    @property
+    def after_relu(self) -> bool:
+        return self.shown_index != self.conv_index
+
+
 class Sequential:
     """Layers applied in order to a batch (N, *input_shape) -> logits (N, classes).
 
     ``forward`` in training mode keeps each layer's cache for ``backward``; parameters and
     gradients are exposed as flat ``"<index>.<name>"`` dicts that optimizers update in place.
+
+    Contracts between the layers it chains:
+
+    - The first layer gets ``needs_input_grad = False`` (nobody needs d(loss)/d(input)), so
+      its backward fills its parameter gradients and returns None; ``backward`` stops there.
+      A layer moved out of first place must have the flag set back to True.
+    - Arrays handed from layer to layer are (N, C, H, W) or (N, D) *shapes*, not a memory
+      layout: a conv (and the batch norm after it) returns an (N, C, H, W) view of
+      channel-major (C, N, H, W) memory, so every layer must accept any strides (NumPy
+      operations do) and use ``conv_ops.channels_first`` where it wants the (C, N*H*W)
+      matrix (free for such a view). Nothing may assume C-contiguity.
     """
 
     def __init__(self, layers: list[Layer], input_shape: Shape) -> None:
@@ -72,6 +99,12 @@ class Sequential:
         self._caches = caches if self.training else None
         return x
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Inference-mode x (N, *input_shape) -> logits (N, classes); mode and caches untouched."""
+        for layer in self.layers:
+            x, _ = layer.forward(x, False)
+        return x
+
     def backward(self, dlogits: np.ndarray) -> None:
         """Back-propagate d(loss)/d(logits) (N, classes); fills every layer's ``grads``."""
         if self._caches is None:
@@ -109,6 +142,31 @@ class Sequential:
             out, _ = layer.forward(out, False)
             result.append((f"{i}:{layer.type_name}", out[0]))
         return result
+
+    def feature_map_sources(self) -> list[tuple[int, int]]:
+        """(conv index, index of the layer whose output shows that conv's features) for every
+        conv: the first ReLU after it before the next conv, else the conv itself."""
+        sources = []
+        for index, layer in enumerate(self.layers):
+            if layer.type_name != "conv2d":
+                continue
+            shown = index
+            for later in range(index + 1, len(self.layers)):
+                kind = self.layers[later].type_name
+                if kind == "conv2d":
+                    break
+                if kind == "relu":
+                    shown = later
+                    break
+            sources.append((index, shown))
+        return sources
+
+    def feature_maps(self, x: np.ndarray) -> list[FeatureMaps]:
+        """For ONE input x (*input_shape): each conv's feature maps, in inference mode."""
+        outputs = [activation for _, activation in self.activations(x)]
+        return [
+            FeatureMaps(conv, shown, outputs[shown]) for conv, shown in self.feature_map_sources()
+        ]
 
     # parameters -----------------------------------------------------------------------
     def _flat(self, attribute: str) -> dict[str, np.ndarray]:

@@ -25,9 +25,10 @@ from tqdm import tqdm
 from model import __version__
 from model.calibration import fit_temperature
 from model.inference import MNIST_NORMALIZATION, to_network_input
-from model.losses import softmax, softmax_cross_entropy
+from model.losses import softmax
 from model.network import Sequential
 from model.optim import CosineSchedule, Optimizer, Schedule, StepSchedule, make_optimizer
+from model.parallel import DataParallel
 from model.params_io import load_params, save_params
 from model.presets import PRESETS, build_preset
 from model.training_data import NOT_A_DIGIT, Split, batches, steps_per_epoch, training_splits
@@ -55,6 +56,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.05
     seed: int = 0
+    threads: int | None = None
     augment: bool = True
     val_size: int = 5000
     negatives: float = 0.12
@@ -125,17 +127,15 @@ class Progress:
         self.bar.close()
 
 
-def train_epoch(network: Sequential, optimizer: Optimizer, schedule: Schedule, first_step: int,
-                data: Split, cfg: TrainConfig, rng: np.random.Generator,
+def train_epoch(trainer: DataParallel, optimizer: Optimizer, schedule: Schedule,
+                first_step: int, data: Split, cfg: TrainConfig, rng: np.random.Generator,
                 progress: Progress) -> None:
-    """One pass over ``data``: forward, loss, backward and an optimizer step per batch."""
-    network.train()
+    """One pass over ``data``: a training step (forward, loss, backward, optimizer update,
+    on every core) per batch."""
+    trainer.network.train()
     for b, (x, y) in enumerate(batches(data, cfg.batch_size, rng, cfg.augment)):
-        logits = network.forward(x)
-        loss, dlogits = softmax_cross_entropy(logits, y, cfg.label_smoothing)
-        network.backward(dlogits)
         optimizer.lr = schedule(first_step + b)
-        optimizer.step(network.gradients())
+        loss = trainer.step(x, y, optimizer, cfg.label_smoothing)
         progress.update(b, loss, len(y), optimizer.lr)
 
 
@@ -173,11 +173,12 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
     steps = steps_per_epoch(data, cfg.batch_size)
     schedule = make_schedule(cfg, steps)
     rng = np.random.default_rng(cfg.seed + 1)
+    trainer = DataParallel(network, cfg.threads)
     result = TrainResult(best_val_accuracy=-1.0, best_epoch=0, wall_time_s=0.0)
     try:
         for epoch in range(1, cfg.epochs + 1):
             progress = Progress(epoch, cfg.epochs, steps, show_progress)
-            train_epoch(network, optimizer, schedule, (epoch - 1) * steps, data, cfg, rng,
+            train_epoch(trainer, optimizer, schedule, (epoch - 1) * steps, data, cfg, rng,
                         progress)
             progress.close()
             val_loss, val_acc = evaluate_loss_accuracy(network, x_val, val.labels)
@@ -199,6 +200,8 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
         result.interrupted = True
         print("\ninterrupted: keeping the best weights so far "
               f"(epoch {result.best_epoch}) in {cfg.output}", file=sys.stderr)
+    finally:
+        trainer.close()
     if result.best_epoch and not result.interrupted:
         best = load_params(cfg.output).network
         result.calibration = calibrate(best, val)
@@ -254,6 +257,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2, weights only")
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads,
+                   help="training threads, each on a shard of every batch (default: every CPU);"
+                        " a run is bit-for-bit reproducible for a given seed and thread count")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment,
                    help="random warps, elastic distortion, stroke width, low resolution, blur")
     p.add_argument("--val-size", type=int, default=d.val_size,

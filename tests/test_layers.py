@@ -60,10 +60,23 @@ CONV_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("n", "c", "h", "w", "f", "k", "stride", "padding"), CONV_CASES)
-def test_conv_forward_matches_naive_loops(n, c, h, w, f, k, stride, padding):
-    rng = np.random.default_rng(1)
+ALGORITHMS = ["im2col", "grid"]
+
+
+def conv_layer(c, f, k, stride, padding, rng, algorithm):
+    """A float64 Conv2D forced to ``algorithm`` (skips grid for strided convs)."""
+    if algorithm == "grid" and stride != 1:
+        pytest.skip("the flat-grid algorithm is for stride 1 only")
     layer = Conv2D(c, f, k, stride, padding, rng=rng).astype(np.float64)
+    layer.algorithm = algorithm
+    return layer
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(("n", "c", "h", "w", "f", "k", "stride", "padding"), CONV_CASES)
+def test_conv_forward_matches_naive_loops(n, c, h, w, f, k, stride, padding, algorithm):
+    rng = np.random.default_rng(1)
+    layer = conv_layer(c, f, k, stride, padding, rng, algorithm)
     layer.params["b"] = rng.standard_normal(f)
     x = rng.standard_normal((n, c, h, w))
     out, _ = layer.forward(x)
@@ -79,12 +92,45 @@ def test_same_padding_keeps_size_at_stride_one_and_ceils_at_stride_two():
     assert Conv2D(1, 1, 3, 2, "same").output_shape((1, 7, 8)) == (1, 4, 4)
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize(("n", "c", "h", "w", "f", "k", "stride", "padding"), CONV_CASES)
-def test_conv_gradients(n, c, h, w, f, k, stride, padding):
+def test_conv_gradients(n, c, h, w, f, k, stride, padding, algorithm):
     rng = np.random.default_rng(2)
-    layer = Conv2D(c, f, k, stride, padding, rng=rng).astype(np.float64)
+    layer = conv_layer(c, f, k, stride, padding, rng, algorithm)
     errors = check_layer(layer, rng.standard_normal((n, c, h, w)))
     assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_conv_grid_chunks_and_input_layouts_agree(monkeypatch, algorithm):
+    """Tiny chunks (one image each) and a channel-major input give the same results, and a
+    first layer (no input gradient wanted) still gets its weight gradients."""
+    import model.layers.conv as conv_module
+
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((5, 4, 9, 9))
+    dout = rng.standard_normal((5, 6, 9, 9))
+    layer = conv_layer(4, 6, 3, 1, "same", rng, algorithm)
+    out, cache = layer.forward(x, True)
+    dx = layer.backward(dout, cache)
+    grads = {k: v.copy() for k, v in layer.grads.items()}
+    monkeypatch.setattr(conv_module, "GRID_CHUNK_BYTES", 1)
+    channel_major = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    out2, cache2 = layer.forward(channel_major, True)
+    np.testing.assert_allclose(out2, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(dout, cache2), dx, rtol=1e-12, atol=1e-12)
+    layer.needs_input_grad = False
+    assert layer.backward(dout, layer.forward(x, True)[1]) is None
+    for key, value in grads.items():
+        np.testing.assert_allclose(layer.grads[key], value, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_automatic_algorithm_by_shape():
+    assert Conv2D(8, 8, 5).forward_algorithm(16) == "grid"  # the seed net's second conv
+    assert Conv2D(8, 8, 5).forward_algorithm(1) == "im2col"  # one image
+    assert Conv2D(1, 32, 5).forward_algorithm(16) == "im2col"  # one input channel
+    assert Conv2D(32, 64, 3).forward_algorithm(16) == "im2col"  # many channels
+    assert Conv2D(8, 8, 3, stride=2).forward_algorithm(16) == "im2col"
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ def test_a_straight_stroke_renders_as_a_line_of_the_pen_width():
 def test_training_splits_add_negatives_only_for_eleven_class_networks(mnist_dir):
     options = dict(val_size=50, seed=0, limit=300, data_dir=str(mnist_dir), negatives=0.1,
                    extra=[], extra_repeat=1)
-    train, val = training_splits(classes=11, **options)
+    train, _ = training_splits(classes=11, **options)
     assert set(train.parts) == {"mnist", "negatives"}
     assert (train.labels[train.parts["negatives"]] == NOT_A_DIGIT).all()
     assert len(train.parts["negatives"]) == round(0.1 * len(train.parts["mnist"]))

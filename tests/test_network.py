@@ -113,3 +113,22 @@ def test_seed_network_overfits_a_small_batch_of_real_digits(mnist):
         losses.append(loss)
     assert losses[-1] < 0.05 < losses[0]
     assert (net.predict(x) == y).mean() == 1.0
+
+
+def test_feature_maps_name_each_convs_activation_after_its_relu():
+    assert build_preset("seed").feature_map_sources() == [(0, 1), (2, 3)]
+    assert build_preset("default").feature_map_sources() == [(0, 2), (4, 6), (8, 10)]
+    arch = [
+        {"type": "conv2d", "filters": 2, "kernel": 3},
+        {"type": "conv2d", "filters": 3, "kernel": 3},  # no ReLU before the next conv
+        {"type": "maxpool2d", "kernel": 2},
+        {"type": "relu"},
+        {"type": "flatten"},
+    ]
+    net = Sequential.from_spec(arch, (1, 9, 9))
+    assert net.feature_map_sources() == [(0, 0), (1, 3)]
+    x = np.random.default_rng(0).standard_normal((1, 9, 9)).astype(np.float32)
+    first, second = net.feature_maps(x)
+    assert not first.after_relu and first.maps.shape == (2, 7, 7)
+    assert second.after_relu and second.maps.shape == (3, 2, 2) and (second.maps >= 0).all()
+    np.testing.assert_array_equal(second.maps, net.activations(x)[3][1])

@@ -24,7 +24,11 @@ class ReLU(Layer):
 
 class Dropout(Layer):
     """Inverted dropout: zero each unit with probability ``rate`` and scale the rest by
-    1 / (1 - rate) while training; the identity at inference. Any shape."""
+    1 / (1 - rate) while training; the identity at inference. Any shape.
+
+    The mask is drawn for the whole batch from the layer's own generator, so a data-parallel
+    step (rank 0 draws it, each shard takes its rows) uses the very same random numbers.
+    """
 
     type_name = "dropout"
 
@@ -38,9 +42,17 @@ class Dropout(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         if not training or self.rate == 0.0:
             return x, None
-        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
-        mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+        if self.shard is None:
+            mask = self._mask(x.shape, x.dtype)
+        else:
+            whole = (self.shard.batch, *x.shape[1:])
+            mask = self.shard.broadcast(lambda: self._mask(whole, x.dtype))[self.shard.rows]
         return x * mask, mask
+
+    def _mask(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """Kept units scaled by 1 / (1 - rate), dropped ones 0; ``shape`` and ``dtype``."""
+        keep = self.rng.random(shape, dtype=np.float32) >= self.rate
+        return keep.astype(dtype) / dtype.type(1.0 - self.rate)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
         return dout if cache is None else dout * cache

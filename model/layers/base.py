@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from model.shards import Shard
+
 Shape = tuple[int, ...]
 
 
@@ -17,6 +19,11 @@ class Layer:
     keys and shapes as ``params``) and returns the gradient with respect to the input.
     ``buffers`` hold state that is saved but not trained (e.g. BatchNorm running statistics).
     Shapes exclude nothing: every array is batch first.
+
+    In a data-parallel step (:mod:`model.parallel`) each thread runs a shallow copy of the
+    layer (same ``params`` and ``buffers`` arrays, its own ``grads``) whose ``shard`` says
+    which rows of the batch it holds; layers that need the whole batch (batch norm, dropout)
+    use it to combine with the other shards. ``shard`` is None in an ordinary pass.
     """
 
     type_name: str = ""
@@ -29,12 +36,22 @@ class Layer:
         self.buffers: dict[str, np.ndarray] = {}
         #: The container sets this to False on the first layer: no one needs d(input).
         self.needs_input_grad = True
+        #: Set on the per-thread copies of a data-parallel step; None otherwise.
+        self.shard: Shard | None = None
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         raise NotImplementedError
+
+    def _batch_sum(self, partial: np.ndarray) -> np.ndarray:
+        """A per-feature sum over this shard's rows -> the same sum over the whole batch."""
+        return partial if self.shard is None else self.shard.allreduce(partial)
+
+    def _batch_rows(self, x: np.ndarray) -> int:
+        """Examples in the whole batch that ``x`` (this shard's rows) belongs to."""
+        return len(x) if self.shard is None else self.shard.batch
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """Per-example output shape for a per-example ``input_shape`` (no batch axis)."""

@@ -1,4 +1,4 @@
-"""2-D convolution as im2col plus one batched matrix multiply."""
+"""2-D convolution: im2col plus one matrix multiply, or flat-grid products for few channels."""
 
 from __future__ import annotations
 
@@ -10,19 +10,42 @@ from model.conv_ops import (
     batch_first,
     channels_first,
     col2im,
+    grid_correlate,
+    grid_rows,
+    grid_weight_grad,
     im2col,
     output_size,
     pad_spatial,
     same_padding,
+    stack_column_shifts,
 )
 from model.layers.base import Layer, Shape, he_normal
+
+#: Working-set budget of one chunk of images in the flat-grid passes, so that the products
+#: over it stay in the core's L2 cache. Measured on the seed net's 8 -> 8 conv (one core):
+#: fastest on ~4 images per chunk (2x faster than 16 or 64).
+GRID_CHUNK_BYTES = 640 << 10
 
 
 class Conv2D(Layer):
     """Cross-correlation of an (N, C, H, W) batch with F filters of shape (C, KH, KW).
 
     ``padding`` is "valid", "same", or a non-negative int applied to every side.
-    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW).
+    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW), an (N, F, OH, OW) view of
+    channel-major (F, N, OH, OW) memory: later layers read it as is (``channels_first`` of
+    it is free) and must not assume it is C-contiguous. Input may be in either layout.
+
+    Two ways to compute the forward pass (``algorithm``; "auto" picks by the layer's and the
+    batch's shape, never by timing, so a run is reproducible): "im2col" (one
+    (F, C*K*K) @ (C*K*K, N*OH*OW) product; the column matrix is kept for the weight
+    gradient) and "grid" (stride 1 only: K products of (F, K*C) weights with shifted rows
+    of the zero-padded input laid flat, see :mod:`model.conv_ops`), which wins when there
+    are few channels: its copy is K times the input where the column matrix is K*K times
+    it and falls out of cache.
+    Each has its own backward pass: im2col's weight gradient uses the kept columns and its
+    input gradient is col2im of W.T @ dout; the grid's weight gradient reuses the stacked
+    rows, and its input gradient is the grid correlation of dout with the flipped kernels.
+    Grid passes run over chunks of images sized to stay in cache (``GRID_CHUNK_BYTES``).
     """
 
     type_name = "conv2d"
@@ -48,6 +71,22 @@ class Conv2D(Layer):
         fan_in = in_channels * kernel * kernel
         self.params["W"] = he_normal(rng, (filters, in_channels, kernel, kernel), fan_in)
         self.params["b"] = np.zeros(filters, dtype=np.float32)
+        #: "auto", "im2col" or "grid" (stride 1 only); not part of the spec.
+        self.algorithm = "auto"
+
+    def forward_algorithm(self, batch: int) -> str:
+        """The algorithm the forward pass uses for a batch of ``batch`` images.
+
+        "auto" means "grid" for stride-1 convs with few channels on 4 or more images, else
+        "im2col". Measured (bench/bench_model.py --profile, one core): the seed net's
+        8 -> 8 channel 5x5 conv is 2-3x faster as a grid; with 1 input channel each grid
+        product is a rank-1 update (far slower); from 32 -> 64 channels on, im2col's one
+        large product wins; and on 1 image the K*K calls cost more than they save.
+        """
+        if self.algorithm != "auto":
+            return self.algorithm
+        few_channels = self.in_channels >= 4 and self.in_channels * self.filters <= 256
+        return "grid" if self.stride == 1 and few_channels and batch >= 4 else "im2col"
 
     def _pads(self, size: int) -> tuple[int, int]:
         if self.padding == "valid":
@@ -64,49 +103,100 @@ class Conv2D(Layer):
             raise ValueError(f"conv2d: input {input_shape} is smaller than the kernel")
         return self.filters, oh, ow
 
+    @staticmethod
+    def _chunks(n: int, per_image: int) -> list[slice]:
+        """Ranges of images of ``per_image`` working-set bytes each that fit the budget."""
+        step = max(1, GRID_CHUNK_BYTES // per_image)
+        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         n, _, h, w = x.shape
         pads = (self._pads(h), self._pads(w))
+        _, oh, ow = self.output_shape(x.shape[1:])
+        if self.forward_algorithm(n) == "grid":
+            return self._forward_grid(x, pads, oh, ow)
         x_padded = pad_spatial(x, *pads)
         cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, N*P)
         out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, N*P): one GEMM
         out += self.params["b"][:, None]
-        _, oh, ow = self.output_shape(x.shape[1:])
-        # An (N, F, OH, OW) view of channel-major memory; the next layer reads it as is.
-        return batch_first(out, n, oh, ow), (cols, x_padded.shape, pads)
+        return batch_first(out, n, oh, ow), ("cols", cols, x.shape, pads)
+
+    def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
+        bias = self.params["b"].astype(x.dtype)[:, None, None, None]
+        out, chunk_rows = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
+        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x.shape, pads)
+
+    def _grid_correlation(self, x, weights, pads, out_size, bias=None):
+        """Stride-1 cross-correlation of x (N, C, H, W) with weights (F, C, K, K) (+ bias)
+        over the flat grid, chunk by chunk. Returns the (F, N, OH, OW) channel-major output
+        and each chunk's (image slice, stacked grid rows), which the weight gradient reuses.
+        """
+        n, c, h, w = x.shape
+        f, _, k, _ = weights.shape
+        hp, wp = h + sum(pads[0]), w + sum(pads[1])
+        oh, ow = out_size
+        out = np.empty((f, n, oh, ow), dtype=x.dtype)
+        chunk_rows = []
+        # Per image: grid rows, their K column shifts, the output and one product.
+        per_image = ((k + 1) * c + 2 * f) * hp * wp * x.itemsize
+        for chunk in self._chunks(n, per_image):
+            rows = stack_column_shifts(grid_rows(x[chunk], *pads, k), k)
+            m = chunk.stop - chunk.start
+            full = grid_correlate(weights, rows, m * hp * wp, wp)
+            valid = full.reshape(f, m, hp, wp)[:, :, :oh, :ow]
+            if bias is None:
+                out[:, chunk] = valid
+            else:
+                np.add(valid, bias, out=out[:, chunk])
+            chunk_rows.append((chunk, rows))
+        return out, chunk_rows
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
-        cols, padded_shape, (pad_h, pad_w) = cache
-        dout_mat = channels_first(dout)  # (F, N*P)
-        self.grads["W"] = (dout_mat @ cols.T).reshape(self.params["W"].shape)
+        kind, saved, x_shape, pads = cache
+        dout_mat = channels_first(dout)  # (F, N*P), free for channel-major dout
         self.grads["b"] = dout_mat.sum(axis=1)
+        if kind == "grid":
+            return self._backward_grid(dout, saved, x_shape, pads)
+        self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
+        return self._input_grad_by_col2im(dout_mat, x_shape, pads)
+
+    def _backward_grid(self, dout, chunk_rows, x_shape, pads) -> np.ndarray | None:
+        """Weight gradient over the forward pass's chunks (their stacked rows); input
+        gradient as the grid correlation of dout with the flipped kernels (a "full"
+        correlation: dout padded by K - 1 minus the forward padding)."""
+        n, _, h, w = x_shape
+        hp, wp = h + sum(pads[0]), w + sum(pads[1])
+        cells = hp * wp
+        _, _, oh, ow = dout.shape
+        dgrid = np.zeros((self.filters, n, hp, wp), dtype=dout.dtype)
+        dgrid[:, :, :oh, :ow] = dout.transpose(1, 0, 2, 3)
+        dgrid = dgrid.reshape(self.filters, n * cells)
+        dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
+        for chunk, rows in chunk_rows:
+            grid_weight_grad(dgrid[:, chunk.start * cells : chunk.stop * cells], rows, wp, dweights)
+        self.grads["W"] = dweights
         if not self.needs_input_grad:
             return None
         k = self.kernel
-        if self.stride == 1 and max(*pad_h, *pad_w) <= k - 1:
-            return self._input_grad_by_full_correlation(dout, pad_h, pad_w)
+        # Padding beyond K - 1 only ever met zeros: those dout cells touch no input cell.
+        full = [(k - 1 - before, k - 1 - after) for before, after in pads]
+        (top, bottom), (left, right) = ((max(-a, 0), max(-b, 0)) for a, b in full)
+        dout = dout[:, :, top : oh - bottom, left : ow - right]
+        full_pads = tuple((max(a, 0), max(b, 0)) for a, b in full)
+        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
+        dx, _ = self._grid_correlation(dout, flipped, full_pads, (h, w))
+        return dx.transpose(1, 0, 2, 3)
+
+    def _input_grad_by_col2im(self, dout_mat, x_shape, pads) -> np.ndarray | None:
+        """Input gradient of an im2col pass: its columns, scattered back by col2im."""
+        if not self.needs_input_grad:
+            return None
+        (pad_h, pad_w), k = pads, self.kernel
+        n, c, h, w = x_shape
+        padded_shape = (n, c, h + sum(pad_h), w + sum(pad_w))
         dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, N*P)
         dx_padded = col2im(dcols, padded_shape, k, k, self.stride)
-        h, w = padded_shape[2], padded_shape[3]
-        return dx_padded[:, :, pad_h[0] : h - pad_h[1], pad_w[0] : w - pad_w[1]]
-
-    def _input_grad_by_full_correlation(
-        self, dout: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]
-    ) -> np.ndarray:
-        """Stride-1 input gradient as a convolution of dout with the flipped kernels.
-
-        dout (N, F, OH, OW) -> dx (N, C, H, W). Padding dout by K-1 minus the forward
-        padding lands exactly on the unpadded input, so nothing is scattered or cropped.
-        """
-        k = self.kernel
-        dout_padded = pad_spatial(
-            dout, (k - 1 - pad_h[0], k - 1 - pad_h[1]), (k - 1 - pad_w[0], k - 1 - pad_w[1])
-        )
-        cols = im2col(dout_padded, k, k, 1)  # (F*K*K, N*H*W)
-        flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
-        dx = flipped.reshape(self.in_channels, -1) @ cols  # (C, N*H*W)
-        n, _, h, w = dout_padded.shape
-        return batch_first(dx, n, h - k + 1, w - k + 1)
+        return dx_padded[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w]
 
     def spec(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from model.conv_ops import batch_first, channels_first
 from model.layers.base import Layer, Shape
 
 
@@ -14,12 +15,13 @@ class _BatchNorm(Layer):
 
     Parameters gamma, beta (F,); buffers running_mean, running_var (F,). Training uses the
     batch statistics and updates the running ones (unbiased variance, as is usual);
-    inference uses the running ones. Subclasses give the einsum subscripts that reduce an
-    input to its (F,) per-feature sums and the shape that broadcasts (F,) back.
+    inference uses the running ones. Both passes work on a feature-major (F, M) matrix of the
+    input (M = every value of one feature), which is free for a conv's channel-major output.
+    In a data-parallel step the sums behind the statistics and behind the input gradient are
+    added across shards (:mod:`model.shards`), so each shard normalises with whole-batch
+    statistics; only rank 0 updates the running ones.
+    Subclasses say how an input maps to its (F, M) matrix and back.
     """
-
-    reduce_subscripts = ""
-    broadcast_shape: tuple[int, ...] = ()
 
     def __init__(self, features: int, momentum: float = 0.9, eps: float = 1e-5) -> None:
         super().__init__()
@@ -31,50 +33,62 @@ class _BatchNorm(Layer):
         self.buffers["running_mean"] = np.zeros(features, dtype=np.float32)
         self.buffers["running_var"] = np.ones(features, dtype=np.float32)
 
-    def _sum(self, a: np.ndarray) -> np.ndarray:
-        """Per-feature sum of an input-shaped array -> (F,)."""
-        return np.einsum(self.reduce_subscripts, a)
+    @staticmethod
+    def _matrix(a: np.ndarray) -> np.ndarray:
+        """Input-shaped array -> (F, M) feature-major matrix (a view when possible)."""
+        raise NotImplementedError
 
-    def _dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Per-feature sum of a * b -> (F,), without the temporary product."""
-        inputs, output = self.reduce_subscripts.split("->")
-        return np.einsum(f"{inputs},{inputs}->{output}", a, b)
-
-    def _b(self, v: np.ndarray) -> np.ndarray:
-        return v.reshape(self.broadcast_shape)
+    @staticmethod
+    def _unmatrix(m: np.ndarray, like: np.ndarray) -> np.ndarray:
+        """(F, M) matrix -> an array shaped like ``like`` (a view)."""
+        raise NotImplementedError
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
-        count = x.size // self.features
-        if training:
-            mean = self._sum(x) / count
-            x_hat = x - self._b(mean)
-            var = self._dot(x_hat, x_hat) / count
+        m = self._matrix(x)
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if not training:  # an affine map per feature: two passes
+            inv_std = (1.0 / np.sqrt(self.buffers["running_var"] + self.eps)).astype(x.dtype)
+            scale = gamma * inv_std
+            shift = beta - self.buffers["running_mean"].astype(x.dtype) * scale
+            out = m * scale[:, None]
+            out += shift[:, None]
+            return self._unmatrix(out, x), (m, inv_std, training)
+        count = self._batch_rows(x) * (m.shape[1] // max(len(x), 1))
+        mean = self._batch_sum(m.sum(axis=1)) / count
+        centred = m - mean[:, None]
+        var = self._batch_sum(np.einsum("fm,fm->f", centred, centred)) / count
+        if self.shard is None or self.shard.is_root:
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm[:] = self.momentum * rm + (1 - self.momentum) * mean
             rv[:] = self.momentum * rv + (1 - self.momentum) * var * (count / max(count - 1, 1))
-        else:
-            mean = self.buffers["running_mean"].astype(x.dtype)
-            var = self.buffers["running_var"].astype(x.dtype)
-            x_hat = x - self._b(mean)
         inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
-        x_hat *= self._b(inv_std)
-        out = x_hat * self._b(self.params["gamma"])
-        out += self._b(self.params["beta"])
-        return out, (x_hat, inv_std, training)
+        out = centred * (gamma * inv_std)[:, None]
+        out += beta[:, None]
+        return self._unmatrix(out, x), (centred, inv_std, training)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
-        x_hat, inv_std, training = cache
-        self.grads["gamma"] = dgamma = self._dot(dout, x_hat)
-        self.grads["beta"] = dbeta = self._sum(dout)
-        scale = self._b(self.params["gamma"] * inv_std)
-        if not training:
-            return dout * scale
-        count = dout.size // self.features
-        dx = x_hat * self._b(-dgamma / count)
-        dx += dout
-        dx -= self._b(dbeta / count)
-        dx *= scale
-        return dx
+        """Cache: the (F, M) input minus the batch mean (training) or the raw (F, M) input
+        (inference), and 1 / std."""
+        centred, inv_std, training = cache
+        d = self._matrix(dout)
+        if not training:  # inference statistics: the cache holds the raw input
+            centred = centred - self.buffers["running_mean"].astype(d.dtype)[:, None]
+            dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
+            self.grads["gamma"], self.grads["beta"] = dgamma, d.sum(axis=1)
+            return self._unmatrix(d * (self.params["gamma"] * inv_std)[:, None], dout)
+        # dgamma = sum(dout * x_hat) with x_hat = centred * inv_std; dbeta = sum(dout).
+        dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
+        dbeta = d.sum(axis=1)
+        # This shard's share; a data-parallel step adds the shards' gradients afterwards.
+        self.grads["gamma"], self.grads["beta"] = dgamma, dbeta
+        count = self._batch_rows(dout) * (d.shape[1] // max(len(dout), 1))
+        dgamma, dbeta = self._batch_sum(np.stack([dgamma, dbeta]))
+        # dx = gamma * inv_std * (dout - dbeta / count - x_hat * dgamma / count)
+        dx = centred * (-dgamma * inv_std / count)[:, None]
+        dx += d
+        dx -= (dbeta / count)[:, None]
+        dx *= (self.params["gamma"] * inv_std)[:, None]
+        return self._unmatrix(dx, dout)
 
     def spec(self) -> dict[str, Any]:
         return {"type": self.type_name, "momentum": self.momentum, "eps": self.eps}
@@ -84,8 +98,14 @@ class BatchNorm1D(_BatchNorm):
     """Batch norm of dense features: x (N, D) -> (N, D)."""
 
     type_name = "batchnorm1d"
-    reduce_subscripts = "nd->d"
-    broadcast_shape = (-1,)
+
+    @staticmethod
+    def _matrix(a: np.ndarray) -> np.ndarray:
+        return a.T
+
+    @staticmethod
+    def _unmatrix(m: np.ndarray, like: np.ndarray) -> np.ndarray:
+        return m.T
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if input_shape != (self.features,):
@@ -94,11 +114,21 @@ class BatchNorm1D(_BatchNorm):
 
 
 class BatchNorm2D(_BatchNorm):
-    """Per-channel batch norm of conv maps: x (N, C, H, W) -> (N, C, H, W)."""
+    """Per-channel batch norm of conv maps: x (N, C, H, W) -> (N, C, H, W).
+
+    The output is an (N, C, H, W) view of channel-major (C, N, H, W) memory, like a conv's.
+    """
 
     type_name = "batchnorm2d"
-    reduce_subscripts = "nchw->c"
-    broadcast_shape = (-1, 1, 1)
+
+    @staticmethod
+    def _matrix(a: np.ndarray) -> np.ndarray:
+        return channels_first(a)
+
+    @staticmethod
+    def _unmatrix(m: np.ndarray, like: np.ndarray) -> np.ndarray:
+        n, _, h, w = like.shape
+        return batch_first(m, n, h, w)
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3 or input_shape[0] != self.features:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from model.conv_ops import output_size
 from model.layers.base import Layer, Shape
 
 
@@ -29,8 +30,7 @@ class MaxPool2D(Layer):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         c, h, w = input_shape
-        oh = (h - self.kernel) // self.stride + 1
-        ow = (w - self.kernel) // self.stride + 1
+        oh, ow = output_size(h, self.kernel, self.stride), output_size(w, self.kernel, self.stride)
         if oh < 1 or ow < 1:
             raise ValueError(f"maxpool2d: input {input_shape} is smaller than the window")
         return c, oh, ow
@@ -45,33 +45,39 @@ class MaxPool2D(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         _, oh, ow = self.output_shape(x.shape[1:])
-        windows = (x[window] for _, window in self._offset_slices(oh, ow))
-        out = next(windows).copy()
-        for candidate in windows:
+        windows = [x[window] for _, window in self._offset_slices(oh, ow)]
+        # The first maximum writes a new array (in x's memory order, e.g. channel-major).
+        out = np.maximum(windows[0], windows[1]) if len(windows) > 1 else windows[0].copy()
+        for candidate in windows[2:]:
             np.maximum(out, candidate, out=out)
         return out, (x, out)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
         """Route each window's gradient to its first maximum, found again from (x, out):
-        cheaper than tracking argmax in the forward pass, which inference never needs."""
+        cheaper than tracking argmax in the forward pass (measured: recording it costs the
+        forward pass more than it saves here), which inference never needs."""
         x, out = cache
-        overlapping = self.stride < self.kernel
         k, s = self.kernel, self.stride
+        overlapping = s < k
         covered = k == s and x.shape[2] % k == 0 and x.shape[3] % k == 0
         # Same memory order as x (the conv above may hand over a channel-major view), and
         # no zero-fill when the windows tile the input exactly.
         dx = (np.empty_like if covered else np.zeros_like)(x, dtype=dout.dtype)
-        unclaimed = np.ones(out.shape, dtype=bool)
+        hit = np.empty(out.shape, dtype=bool)
+        unclaimed = None  # windows whose maximum no earlier offset has taken
+        last = k * k - 1
         for offset, window in self._offset_slices(*out.shape[2:]):
-            hit = x[window] == out
-            hit &= unclaimed
-            routed = dout * hit
-            if overlapping:
-                dx[window] += routed
+            np.equal(x[window], out, out=hit)
+            if unclaimed is None:
+                unclaimed = ~hit if last else None
             else:
-                dx[window] = routed
-            if offset < self.kernel * self.kernel - 1:
-                unclaimed &= ~hit
+                hit &= unclaimed
+                if offset < last:
+                    unclaimed ^= hit  # hit is a subset of unclaimed
+            if overlapping:
+                dx[window] += dout * hit
+            else:
+                np.multiply(dout, hit, out=dx[window])
         return dx
 
     def spec(self) -> dict[str, Any]:
