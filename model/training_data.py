@@ -2,8 +2,10 @@
 
 - MNIST: a seeded shuffle of the 60,000 training images, the last ``val_size`` held out.
 - Not a digit (class 10, for networks with an eleventh output): stroke-drawn letters,
-  symbols and doodles (:mod:`model.negatives`), ``negatives`` of them per MNIST training
-  image, and a separate validation set drawn from another seed.
+  symbols and doodles (:mod:`model.negatives`), and two training digits squeezed into one
+  image side by side (so that two touching digits do not read as one: the number reader
+  then prefers to cut them), ``negatives`` of them per MNIST training image, and a
+  separate validation set drawn from another seed (and validation digits).
 - Extra data (``.npz`` files of ``images`` (N, 28, 28) and ``labels`` (N,), e.g. the
   corrections users gave): a tenth held out for validation, the rest repeated
   ``extra_repeat`` times in every epoch so that a few hundred corrections count.
@@ -19,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from model.augment import augment_batch
+from model.augment import area_matrix, augment_batch
 from model.inference import MNIST_NORMALIZATION, to_network_input
 from model.mnist import load_mnist
 from model.negatives import negative_images
 
 NOT_A_DIGIT = 10
+#: Of the "not a digit" examples, the share that are two digits squeezed into one image.
+PAIR_SHARE = 0.3
 
 
 @dataclass
@@ -63,6 +67,56 @@ def split_train_val(
     return images[train], labels[train], images[val], labels[val]
 
 
+def tight(image: np.ndarray) -> np.ndarray:
+    """An image (28, 28) float cut to its ink (h, w)."""
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def shrunk(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-average (h, w) -> (height, width), each no larger than the original side."""
+    return area_matrix(height, image.shape[0]) @ image @ area_matrix(width, image.shape[1]).T
+
+
+def digit_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` images (count, 28, 28) float32 of two random digits from ``images``
+    (N, 28, 28) side by side (a gap of -3 to 3 px: overlapping, touching or apart), the
+    pair framed as MNIST frames one digit: longer side 20 px, centre of mass at the centre."""
+    out = np.zeros((count, 28, 28), np.float32)
+    for i in range(count):
+        left, right = (tight(np.asarray(images[j], np.float32) / (255.0 if images.dtype ==
+                                                                  np.uint8 else 1.0))
+                       for j in rng.integers(0, len(images), 2))
+        height = int(rng.integers(17, 21))
+        parts = [shrunk(part, height, max(1, round(part.shape[1] * height / part.shape[0])))
+                 for part in (left, right)]
+        gap = int(rng.integers(-3, 4))
+        width = parts[0].shape[1] + gap + parts[1].shape[1]
+        canvas = np.zeros((height, max(width, parts[0].shape[1])), np.float32)
+        canvas[:, : parts[0].shape[1]] = parts[0]
+        start = parts[0].shape[1] + gap
+        np.maximum(canvas[:, start : start + parts[1].shape[1]], parts[1],
+                   out=canvas[:, start : start + parts[1].shape[1]])
+        scale = 20.0 / max(canvas.shape)
+        framed = shrunk(canvas, max(1, round(canvas.shape[0] * scale)),
+                        max(1, round(canvas.shape[1] * scale)))
+        out[i] = centred(framed)
+    return out
+
+
+def centred(small: np.ndarray) -> np.ndarray:
+    """small (h, w), both <= 28, placed in 28x28 with its centre of mass at the centre."""
+    height, width = small.shape
+    mass = float(small.sum()) or 1.0
+    cy = float(small.sum(axis=1) @ np.arange(height)) / mass
+    cx = float(small.sum(axis=0) @ np.arange(width)) / mass
+    top = int(np.clip(round(14 - cy), 0, 28 - height))
+    left = int(np.clip(round(14 - cx), 0, 28 - width))
+    field = np.zeros((28, 28), np.float32)
+    field[top : top + height, left : left + width] = small
+    return field
+
+
 def load_extra(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 28, 28) and labels (N,) from .npz files (arrays "images" and "labels")."""
     images, labels = [], []
@@ -90,12 +144,14 @@ def training_splits(
     train = {"mnist": (x_train, y_train)}
     val = {"mnist": (x_val, y_val)}
     if classes > NOT_A_DIGIT and negatives > 0:
-        count = max(1, round(negatives * len(y_train)))
-        held_out = max(1, round(negatives * len(y_val)))
-        train["negatives"] = (negative_images(count, np.random.default_rng([seed, 10])),
-                              np.full(count, NOT_A_DIGIT))
-        val["negatives"] = (negative_images(held_out, np.random.default_rng([seed, 11])),
-                            np.full(held_out, NOT_A_DIGIT))
+        for name, pool, share, key in (("negatives", x_train, negatives, 10),
+                                       ("negatives", x_val, negatives, 11)):
+            count = max(2, round(share * len(pool)))
+            rng = np.random.default_rng([seed, key])
+            pairs = round(PAIR_SHARE * count)
+            images = np.concatenate([negative_images(count - pairs, rng),
+                                     digit_pairs(pool, pairs, rng)])
+            (train if key == 10 else val)[name] = (images, np.full(count, NOT_A_DIGIT))
     if extra:
         x_extra, y_extra = load_extra(extra)
         if y_extra.max(initial=0) >= classes:
