@@ -1,7 +1,7 @@
 """What some tests need from the machine (real MNIST files, a browser, PostgreSQL and nginx),
-and what happens when it
-is missing: the test is skipped with a message saying what to install or set, or, where the
-matching ``REQUIRE_*`` switch is set (CI sets both), it fails instead.
+and what happens when it is missing: the test is skipped with a message saying what to
+install or set, or, where the matching ``REQUIRE_*`` switch is set (CI sets them all), it
+fails instead.
 """
 
 from __future__ import annotations
