@@ -10,6 +10,7 @@ the result is placed in 28x28 and shifted by whole pixels so that its centre of 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -31,9 +32,32 @@ def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
+@dataclass(frozen=True)
+class Frame:
+    """Where a 28x28 image lies over the image it was cut from: the edge of its pixel
+    column u (0..28) falls at x = x0 + u / scale there, and row v at y = y0 + v / scale
+    (``scale``: 28x28 pixels per source pixel)."""
+
+    scale: float
+    x0: float
+    y0: float
+
+    def moved(self, dx: float, dy: float) -> Frame:
+        return Frame(self.scale, self.x0 + dx, self.y0 + dy)
+
+    def shrunk(self, factor: float) -> Frame:
+        """The same frame over a copy of the source scaled by 1 / factor."""
+        return Frame(self.scale * factor, self.x0 / factor, self.y0 / factor)
+
+
 def mnist_image(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The digit whose clearly inked pixels fill ``box`` (y0, y1, x0, x1) of ink (H, W)
-    float32 in [0, 1] -> (28, 28) float32 in [0, 1], white on black, MNIST's geometry.
+    float32 in [0, 1] -> (28, 28) float32 in [0, 1], white on black, MNIST's geometry."""
+    return mnist_framed(ink, box)[0]
+
+
+def mnist_framed(ink: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, Frame]:
+    """:func:`mnist_image`, and the :class:`Frame` that places it over ``ink``.
 
     The box is scaled to exactly 20 px on its longer side, with FRINGE pixels around it; the
     source region is given to Pillow in fractional pixels, so the box's edges fall on the
@@ -53,10 +77,17 @@ def mnist_image(ink: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     cy, cx = margin + height / 2, margin + width / 2
     region = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
     small = resize(crop, (out_w + 2 * FRINGE, out_h + 2 * FRINGE), region)
+    trimmed_top = trimmed_left = 0
     inked = bounding_box(small > 0)  # the fringe, less its empty rows and columns
     if inked is not None:
         small = small[inked[0] : inked[1], inked[2] : inked[3]]
-    return centre(small)
+        trimmed_top, trimmed_left = inked[0], inked[2]
+    top, left = placement(small)
+    field = np.zeros((SIZE, SIZE), np.float32)
+    field[top : top + small.shape[0], left : left + small.shape[1]] = small
+    origin_x = x0 - margin + region[0] + (trimmed_left - left) / scale
+    origin_y = y0 - margin + region[1] + (trimmed_top - top) / scale
+    return field, Frame(scale, origin_x, origin_y)
 
 
 def resize(values: np.ndarray, size: tuple[int, int], region: tuple[float, ...]) -> np.ndarray:
@@ -71,6 +102,15 @@ def resize(values: np.ndarray, size: tuple[int, int], region: tuple[float, ...])
 
 def centre(small: np.ndarray) -> np.ndarray:
     """Place small (h, w), h and w <= 28, in a 28x28 field with its centre of mass at CENTRE."""
+    top, left = placement(small)
+    field = np.zeros((SIZE, SIZE), np.float32)
+    field[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return field
+
+
+def placement(small: np.ndarray) -> tuple[int, int]:
+    """(top, left) that puts small's centre of mass (h, w, both <= 28) at CENTRE in 28x28,
+    whole pixels, never past the edge."""
     height, width = small.shape
     mass = float(small.sum())
     if mass > 0:
@@ -80,6 +120,4 @@ def centre(small: np.ndarray) -> np.ndarray:
         cy, cx = (height - 1) / 2, (width - 1) / 2
     top = int(np.clip(round(CENTRE - cy), 0, SIZE - height))
     left = int(np.clip(round(CENTRE - cx), 0, SIZE - width))
-    field = np.zeros((SIZE, SIZE), np.float32)
-    field[top : top + height, left : left + width] = small
-    return field
+    return top, left
