@@ -3,7 +3,7 @@
 Every image goes through Flask's test client to POST /predict (the real code path), and the
 answers are scored:
 
-- numbers of 2-5 MNIST **test** digits (``bench/numbers.py``): read exactly (every digit
+- numbers of 2-5 MNIST **test** digits (``bench/handwritten_numbers.py``): read exactly (every digit
   right, none missing or extra), overall and by how neighbours were joined;
 - single digits: MNIST test digits, and digits drawn on the page's canvas from stroke
   templates (``bench/drawn.py``): read right, and wrongly refused as "not a digit";
@@ -39,7 +39,7 @@ from bench.drawn import (
     font_files,
     font_glyph,
 )
-from bench.numbers import compose
+from bench.handwritten_numbers import compose
 from bench.variants import encode
 
 REFUSED = ("not_a_digit", "no_digit")
