@@ -65,7 +65,7 @@ def test_the_same_size_as_jpeg_is_accepted():
 
 
 def test_transparent_palette_is_reduced_with_its_transparency():
-    image = draw_digit("7", size=(2000, 2000), ink=1, background=0, mode="P")
+    image = draw_digit("7", size=(1600, 1600), ink=1, background=0, mode="P")
     image.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)
     decoded = decode_image(encode(image, "PNG", transparency=0))
     assert decoded.alpha is not None and decoded.scale < 1
