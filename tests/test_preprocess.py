@@ -190,3 +190,18 @@ def test_exif_orientation_is_applied():
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
     assert close(prepared(upright, "JPEG", quality=95),
                  prepared(stored_sideways, "JPEG", quality=95, exif=exif.tobytes()), 0.005)
+
+
+@pytest.mark.parametrize(("pen", "low", "high"), [(0.45, 2.0, 3.4), (0.004, 1.0, 2.4)],
+                         ids=["broad-brush", "hairline"])
+def test_pens_far_from_mnists_are_brought_into_its_range(pen, low, high):
+    """A small digit drawn with a broad brush is thinned, a hairline thickened, so the
+    framed strokes measure what MNIST's do; ordinary pens are left alone."""
+    from app.reading.normalize import stroke_width
+
+    image = draw_digit("7", size=(400, 400), box=(0.3, 0.3, 0.6, 0.7), stroke=pen,
+                       ink=255, background=0)
+    framed = prepared(image)
+    assert low <= stroke_width(framed >= 0.45) <= high
+    ordinary = prepared(REFERENCE)
+    assert 1.2 <= stroke_width(ordinary >= 0.45) <= 3.5
