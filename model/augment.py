@@ -45,7 +45,7 @@ class AugmentConfig:
     blocky_prob: float = 0.35  # of low-resolution images: upscaled by nearest neighbour
     blur_prob: float = 0.12
     blur_sigma_px: tuple[float, float] = (0.5, 1.1)
-    sliver_prob: float = 0.08
+    sliver_prob: float = 0.04
     sliver_share: tuple[float, float] = (0.12, 0.3)  # of the neighbour's ink width
 
 

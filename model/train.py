@@ -47,7 +47,7 @@ class TrainConfig:
     """Everything that determines a training run (the defaults make params/default.pkl)."""
 
     preset: str = "default"
-    epochs: int = 15
+    epochs: int = 18
     batch_size: int = 64
     lr: float = 0.05
     schedule: str = "cosine"
