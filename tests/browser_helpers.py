@@ -206,14 +206,15 @@ def digit_png(
     width: int = 22,
     ink: int = 0,
     paper: int = 255,
+    aspect: float = PAD_ASPECT,
 ) -> bytes:
-    """A PNG of pad strokes drawn with Pillow on a 3:2 image ``size`` px tall, like a scanned
-    or exported drawing."""
-    image = Image.new("L", (round(size * PAD_ASPECT), size), paper)
+    """A PNG of strokes drawn with Pillow on an image ``size`` px tall and ``aspect`` times
+    as wide (pad strokes on a 3:2 image by default), like a scanned or exported drawing."""
+    image = Image.new("L", (round(size * aspect), size), paper)
     pen = ImageDraw.Draw(image)
     r = width / 2
     for stroke in strokes:
-        points = [(x * size * PAD_ASPECT, y * size) for x, y in stroke]
+        points = [(x * size * aspect, y * size) for x, y in stroke]
         pen.line(points, fill=ink, width=width, joint="curve")
         for px, py in (points[0], points[-1]):
             pen.ellipse((px - r, py - r, px + r, py + r), fill=ink)
