@@ -29,7 +29,6 @@ from tests.browser_env import (
 )
 from tests.browser_helpers import (
     DIGIT_PATHS,
-    SEVEN_TWO_STROKES,
     blank_png,
     digit_png,
     draw_with_mouse,
@@ -194,35 +193,6 @@ def test_pen_drawing_is_read(page) -> None:
     assert stroke_count(page) == 1
     wait_settled(page)
     assert shown_digit(page) == "7"
-
-
-def test_undo_clear_and_shortcuts(page) -> None:
-    draw_with_mouse(page, SEVEN_TWO_STROKES)
-    assert stroke_count(page) == 2
-    full = ink_pixels(page)
-    wait_settled(page)
-    page.click("#undo")
-    assert stroke_count(page) == 1
-    assert 0 < ink_pixels(page) < full
-    wait_settled(page)
-    page.keyboard.press("Control+z")
-    assert stroke_count(page) == 0
-    assert ink_pixels(page) == 0
-    assert state(page) == "empty"
-    assert "no digit" in page.inner_text("#status").lower()
-    assert page.is_disabled("#undo")
-
-    draw_with_mouse(page, DIGIT_PATHS[0])
-    wait_settled(page)
-    assert page.is_enabled("#clear")
-    page.keyboard.press("Escape")
-    assert ink_pixels(page) == 0 and state(page) == "empty" and shown_digit(page) == "?"
-
-    draw_with_mouse(page, DIGIT_PATHS[1])
-    page.click("#clear")
-    assert ink_pixels(page) == 0 and state(page) == "empty"
-    page.wait_for_timeout(400)  # an answer still in flight for the cleared drawing is dropped
-    assert state(page) == "empty" and shown_digit(page) == "?"
 
 
 def test_brush_size_changes_stroke_width(page) -> None:
