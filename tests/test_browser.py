@@ -206,6 +206,20 @@ def test_brush_size_changes_stroke_width(page) -> None:
     assert ink_pixels(page) > 2.5 * thin
 
 
+def test_brush_preview_is_the_stroke_as_wide_as_on_the_pad(page) -> None:
+    def dot() -> float:
+        return page.locator(".brush-dot").bounding_box()["width"]
+
+    page.locator("#brush-size").fill("20")
+    small = dot()
+    page.locator("#brush-size").fill("40")
+    assert dot() == pytest.approx(2 * small, rel=0.05), "20 and 40 look alike"
+    pad_height = page.locator("#canvas").bounding_box()["height"]
+    assert dot() == pytest.approx(40 / 280 * pad_height, rel=0.05)
+    box = page.locator("#brush-preview").bounding_box()
+    assert box["width"] >= dot() and box["height"] >= dot()
+
+
 def test_upload_png_file(page) -> None:
     upload(page, "seven.png", digit_png(DIGIT_PATHS[7]))
     wait_answer_to_image(page)

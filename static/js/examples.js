@@ -2,6 +2,7 @@
 // scripts/make_examples.py) to read with one click or key: one of each digit, then a few that
 // the current network misreads (from its report card).
 
+import { button, digitImage, span } from "./dom.js";
 import { moveFocus } from "./feature-maps.js";
 
 /** How many of the current network's misread digits the row offers. */
@@ -54,28 +55,18 @@ export class ExampleRow {
   }
 
   button(digit, misread) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "example";
-    button.dataset.index = String(digit.index);
-    button.dataset.label = String(digit.label);
-    const img = document.createElement("img");
-    img.src = digit.image;
-    img.alt = "";
-    img.width = 28;
-    img.height = 28;
-    button.append(img);
+    const example = button("example");
+    example.dataset.index = String(digit.index);
+    example.dataset.label = String(digit.label);
+    example.append(digitImage(digit.image));
     if (misread) {
-      button.dataset.misread = "true";
-      const tag = document.createElement("span");
-      tag.className = "example-tag";
-      tag.textContent = "misread";
-      button.append(tag);
-      button.setAttribute("aria-label", `A ${digit.label} that the network misreads as ${misread.predicted}`);
+      example.dataset.misread = "true";
+      example.append(span("example-tag", "misread"));
+      example.setAttribute("aria-label", `A ${digit.label} that the network misreads as ${misread.predicted}`);
     } else {
-      button.setAttribute("aria-label", `A handwritten ${digit.label}`);
+      example.setAttribute("aria-label", `A handwritten ${digit.label}`);
     }
-    button.addEventListener("click", () => this.onPick(digit));
-    return button;
+    example.addEventListener("click", () => this.onPick(digit));
+    return example;
   }
 }

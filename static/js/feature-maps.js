@@ -9,6 +9,7 @@
 //   flicker or jump while the drawing changes.
 
 import { renderLegend } from "./colormap.js";
+import { button, paragraph } from "./dom.js";
 import { formatValue } from "./format.js";
 
 /** Below this width the layer sections start closed. */
@@ -126,9 +127,7 @@ export class FeatureMapView {
     maps.forEach((src, channel) => {
       let tile = tiles[channel];
       if (!tile) {
-        tile = document.createElement("button");
-        tile.type = "button";
-        tile.className = "map-tile";
+        tile = button("map-tile");
         tile.tabIndex = channel === 0 ? 0 : -1;
         const img = document.createElement("img");
         img.alt = "";
@@ -205,9 +204,3 @@ export function moveFocus(e, grid) {
   tiles[next].focus();
 }
 
-function paragraph(className, text) {
-  const p = document.createElement("p");
-  p.className = className;
-  p.textContent = text;
-  return p;
-}

@@ -2,6 +2,7 @@
 // each a small grid of weights drawn on one shared scale, enlarged on click.
 
 import { COLOURS, paintGrid, renderLegend } from "./colormap.js";
+import { button, paragraph } from "./dom.js";
 import { moveFocus } from "./feature-maps.js";
 import { formatValue } from "./format.js";
 
@@ -23,9 +24,7 @@ export class KernelView {
     this.kernels = kernels;
     const scale = kernels.scale || 1;
     const tiles = kernels.weights.map((filter, i) => {
-      const tile = document.createElement("button");
-      tile.type = "button";
-      tile.className = "kernel-tile";
+      const tile = button("kernel-tile");
       tile.tabIndex = i === 0 ? 0 : -1;
       tile.setAttribute("aria-label", `Filter ${i + 1} of ${kernels.filters}`);
       const canvas = document.createElement("canvas");
@@ -48,10 +47,7 @@ export class KernelView {
   }
 
   showMessage(text) {
-    const p = document.createElement("p");
-    p.className = "placeholder";
-    p.textContent = text;
-    this.grid.replaceChildren(p);
+    this.grid.replaceChildren(paragraph("placeholder", text));
     this.legend.replaceChildren();
   }
 

@@ -12,6 +12,7 @@ import {
   predict,
   predictPath,
 } from "./api.js";
+import { paragraph } from "./dom.js";
 import { DrawingPad, EXPORT_HEIGHT, SMALL_EXTENT } from "./drawing.js";
 import { ExampleRow } from "./examples.js";
 import { FeatureMapView } from "./feature-maps.js";
@@ -322,7 +323,6 @@ function showBrushSize() {
 }
 brush.addEventListener("input", showBrushSize);
 new ResizeObserver(showBrushSize).observe(canvas);
-// Boxes on the pad follow it when it is resized (they are placed in fractions of the pad).
 showBrushSize();
 
 // ------------------------------------------------------------------------------ pictures
@@ -366,10 +366,8 @@ async function loadNetwork(name) {
     renderModelInfo(body, info.value);
     card.dataset.state = "ready";
   } else {
-    const p = document.createElement("p");
-    p.className = "placeholder";
-    p.textContent = `The model's details could not be loaded. ${info.reason?.message || ""}`.trim();
-    body.replaceChildren(p);
+    const why = `The model's details could not be loaded. ${info.reason?.message || ""}`.trim();
+    body.replaceChildren(paragraph("placeholder", why));
     card.dataset.state = "error";
     recovery.start();
   }

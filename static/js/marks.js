@@ -2,6 +2,7 @@
 // per mark in the result panel (a radio group) to pick which one the probabilities, the
 // 28x28 preview and "look inside" are about.
 
+import { button, digitImage, span } from "./dom.js";
 import { formatPercent } from "./format.js";
 
 export class MarksView extends EventTarget {
@@ -97,19 +98,9 @@ export class MarksView extends EventTarget {
   }
 
   createChoice(index) {
-    const item = document.createElement("button");
-    item.type = "button";
-    item.className = "mark-choice";
+    const item = button("mark-choice");
     item.setAttribute("role", "radio");
-    const img = document.createElement("img");
-    img.alt = "";
-    img.width = 28;
-    img.height = 28;
-    const digit = document.createElement("span");
-    digit.className = "mark-digit";
-    const confidence = document.createElement("span");
-    confidence.className = "mark-confidence";
-    item.append(img, digit, confidence);
+    item.append(digitImage(""), span("mark-digit", ""), span("mark-confidence", ""));
     item.addEventListener("click", () => this.select(index));
     return item;
   }

@@ -1,6 +1,8 @@
 // "The model": name, size, test accuracy and the layer stack from GET /api/model, in words a
 // visitor can use (the file's version and hash are under "Technical details").
 
+import { span } from "./dom.js";
+
 const LAYER_NAMES = {
   conv2d: "Convolution",
   batchnorm2d: "Batch norm",
@@ -154,9 +156,3 @@ function addFact(list, term, value, note = "") {
   list.append(wrap);
 }
 
-function span(className, text) {
-  const el = document.createElement("span");
-  el.className = className;
-  el.textContent = text;
-  return el;
-}

@@ -2,6 +2,7 @@
 // MNIST test set and the test digits it misreads (their images from the examples file).
 
 import { lineChart } from "./charts.js";
+import { button, digitImage, paragraph, span } from "./dom.js";
 import { formatPercent } from "./format.js";
 
 /**
@@ -140,24 +141,17 @@ function misread(card, images, onPick) {
     const item = document.createElement("div");
     item.setAttribute("role", "listitem");
     const digit = images.get(m.index);
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "misread-item";
-    button.setAttribute("aria-label", `Test digit ${m.index}: a ${m.label}, read as ${m.predicted} (${formatPercent(m.confidence ?? 0)} sure). Load it into the pad.`);
+    const pick = button("misread-item");
+    pick.setAttribute("aria-label", `Test digit ${m.index}: a ${m.label}, read as ${m.predicted} (${formatPercent(m.confidence ?? 0)} sure). Load it into the pad.`);
     if (digit) {
-      const img = document.createElement("img");
-      img.src = digit.image;
-      img.alt = "";
-      img.width = 28;
-      img.height = 28;
-      button.append(img);
-      button.addEventListener("click", () => onPick({ index: m.index, image: digit.image }));
+      pick.append(digitImage(digit.image));
+      pick.addEventListener("click", () => onPick({ index: m.index, image: digit.image }));
     } else {
-      button.disabled = true;
-      button.append(span("misread-missing", `#${m.index}`));
+      pick.disabled = true;
+      pick.append(span("misread-missing", `#${m.index}`));
     }
-    button.append(span("misread-text", `${m.label} → ${m.predicted}`), span("misread-conf", formatPercent(m.confidence ?? 0)));
-    item.append(button);
+    pick.append(span("misread-text", `${m.label} → ${m.predicted}`), span("misread-conf", formatPercent(m.confidence ?? 0)));
+    item.append(pick);
     grid.append(item);
   }
   block.append(title, help, grid);
@@ -171,16 +165,3 @@ function cell(tag, text, attributes = {}) {
   return node;
 }
 
-function paragraph(className, text) {
-  const p = document.createElement("p");
-  p.className = className;
-  p.textContent = text;
-  return p;
-}
-
-function span(className, text) {
-  const node = document.createElement("span");
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
