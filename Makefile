@@ -38,7 +38,7 @@ serve: $(BIN)/.runtime
 
 ## Every test: unit, gradient checks, trainer, API, fuzzing, browser (needs chromium)
 test: $(BIN)/.dev
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-test-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

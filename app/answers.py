@@ -5,7 +5,8 @@
 - ``number``: the digits read, left to right, as a string ("" when none).
 - ``digits``: every mark, left to right: its ``digit`` (null when it is not a digit, with
   its best ``guess``), ``confidence``, ``probabilities``, ``not_digit_probability``,
-  ``box`` [x0, y0, x1, y1] in the uploaded image's pixels, and the 28x28 ``input_image``.
+  ``box`` [x0, y0, x1, y1] in the uploaded image's pixels, the 28x28 ``input_image`` and
+  its ``frame`` over the upload (pixel column u of the 28x28 starts at x0 + u / scale).
 - ``digit``, ``confidence``, ``probabilities``, ``not_digit_probability``,
   ``input_image``: as before numbers were read: the one digit's, when exactly one digit
   was read (or the one mark's, when it is not a digit); null when there are several.
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from app.pngs import png_data_url
+from app.pngs import heatmap_data_url, png_data_url
+from app.predictor import Explanation
 from app.reading.reader import DigitRead, Reading
 
 BLANK_IMAGE = np.zeros((28, 28), np.float32)
@@ -34,11 +36,25 @@ def mark_answer(mark: DigitRead) -> dict[str, Any]:
         "probabilities": [round(float(p), 6) for p in prediction.probabilities],
         "not_digit_probability": round(float(prediction.not_digit), 6),
         "box": list(mark.box),
+        "frame": {"scale": round(mark.frame.scale, 6), "x0": round(mark.frame.x0, 3),
+                  "y0": round(mark.frame.y0, 3)},
         "input_image": png_data_url(mark.image),
     }
     if not read:
         answer["guess"] = guess(mark)
     return answer
+
+
+def explanation_answer(explanation: Explanation) -> dict[str, Any]:
+    """The saliency maps of one mark: a PNG to lay over its 28x28 (or, through its frame,
+    over the drawing) and the numbers, rounded."""
+    return {
+        "target": explanation.target,
+        **{name: {"png": heatmap_data_url(values),
+                  "values": np.round(values.astype(np.float64), 4).tolist()}
+           for name, values in (("integrated_gradients", explanation.integrated_gradients),
+                                ("occlusion", explanation.occlusion))},
+    }
 
 
 def guess(mark: DigitRead) -> dict[str, Any]:

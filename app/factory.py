@@ -5,7 +5,11 @@
 - ``DIGITS_PARAMS``: the parameter file to serve by default (default: params/default.pkl);
 - ``DIGITS_MODELS_DIR``: a folder whose other ``*.pkl`` files are offered too, by name
   (``/predict?model=seed``; default: params/; empty: none);
-- ``DIGITS_MAX_BODY_BYTES``: the largest request body accepted (default 2 MiB).
+- ``DIGITS_MAX_BODY_BYTES``: the largest request body accepted (default 2 MiB);
+- ``DATABASE_URL``: ``postgresql://...`` to keep corrections in PostgreSQL; otherwise
+  ``DIGITS_FEEDBACK_DB``, a SQLite file (default instance/feedback.sqlite3);
+- ``DIGITS_FEEDBACK_PER_MINUTE`` (default 60 per worker) and ``DIGITS_FEEDBACK_MAX_ROWS``
+  (default 100,000): the limits of POST /api/feedback.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from flask import Flask
 
 from app.errors import register_error_handlers
+from app.feedback.api import install as install_feedback
 from app.models import Models, load_others
 from app.predictor import Predictor
 from app.routes import bp
@@ -30,23 +35,37 @@ MODELS_DIR_ENV = "DIGITS_MODELS_DIR"
 DEFAULT_PARAMS = ROOT / "params" / "default.pkl"
 DEFAULT_MODELS_DIR = ROOT / "params"
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
+DEFAULT_FEEDBACK_DB = ROOT / "instance" / "feedback.sqlite3"
 
 
 class StartupError(RuntimeError):
     """The service cannot start (for example: its parameter file is missing or refused)."""
 
 
+def _number(name: str, default: int, what: str) -> int:
+    try:
+        value = int(os.environ.get(name) or default)
+    except ValueError as exc:
+        raise StartupError(f"cannot start: {name} must be {what}") from exc
+    if value < 1:
+        raise StartupError(f"cannot start: {name} must be {what}")
+    return value
+
+
 def default_config() -> dict[str, Any]:
     """Settings from the environment (see the module docstring)."""
-    try:
-        max_body = int(os.environ.get(MAX_BODY_ENV) or DEFAULT_MAX_BODY)
-    except ValueError as exc:
-        raise StartupError(f"cannot start: {MAX_BODY_ENV} must be a number of bytes") from exc
+    max_body = _number(MAX_BODY_ENV, DEFAULT_MAX_BODY, "a number of bytes")
     return {
         "PARAMS_PATH": os.environ.get(PARAMS_ENV) or str(DEFAULT_PARAMS),
         "MODELS_DIR": os.environ.get(MODELS_DIR_ENV, str(DEFAULT_MODELS_DIR)),
         "MAX_CONTENT_LENGTH": max_body,
         "MAX_FORM_MEMORY_SIZE": max_body,
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
+        "FEEDBACK_DB": os.environ.get("DIGITS_FEEDBACK_DB") or str(DEFAULT_FEEDBACK_DB),
+        "FEEDBACK_PER_MINUTE": _number("DIGITS_FEEDBACK_PER_MINUTE", 60,
+                                       "a positive number of corrections"),
+        "FEEDBACK_MAX_ROWS": _number("DIGITS_FEEDBACK_MAX_ROWS", 100_000,
+                                     "a positive number of rows"),
         "DEBUG": False,
         "TESTING": False,
     }
@@ -81,4 +100,5 @@ def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None
     register_error_handlers(app)
     register_security_headers(app)
     app.register_blueprint(bp)
+    install_feedback(app)
     return app

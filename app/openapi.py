@@ -86,6 +86,43 @@ _MARK = {
                 "description": "[x0, y0, x1, y1], end-exclusive, in the uploaded image's pixels "
                                "(after its EXIF rotation)."},
         "input_image": {**_DATA_URL, "description": "The 28x28 PNG the network saw."},
+        "frame": {
+            "type": "object",
+            "required": ["scale", "x0", "y0"],
+            "properties": {"scale": {"type": "number", "exclusiveMinimum": 0},
+                           "x0": {"type": "number"}, "y0": {"type": "number"}},
+            "description": "Where the 28x28 lies over the uploaded image: its pixel column u "
+                           "starts at x0 + u / scale, row v at y0 + v / scale (so a heatmap "
+                           "of the 28x28 can be drawn over the upload).",
+        },
+        "explanation": {"$ref": "#/components/schemas/Explanation"},
+    },
+}
+
+_HEATMAP = {
+    "type": "object",
+    "required": ["png", "values"],
+    "properties": {
+        "png": {**_DATA_URL, "description": "An RGBA PNG to lay over the 28x28: red where "
+                                            "the pixel pushed towards the digit, blue against."},
+        "values": {"type": "array", "minItems": 28, "maxItems": 28,
+                   "items": {"type": "array", "items": {"type": "number"}, "minItems": 28,
+                             "maxItems": 28}},
+    },
+}
+_EXPLANATION = {
+    "type": "object",
+    "required": ["target", "integrated_gradients", "occlusion"],
+    "description": "Only with ?explain=1: why the network reads the mark as `target`.",
+    "properties": {
+        "target": {"type": "integer", "minimum": 0, "maximum": 9,
+                   "description": "The digit explained: the one read, or the best guess."},
+        "integrated_gradients": {**_HEATMAP, "description": (
+            "Each pixel's share of the digit's log-probability gained from a blank image "
+            "(the network's own gradients, averaged along the way); the shares add up.")},
+        "occlusion": {**_HEATMAP, "description": (
+            "How much the digit's probability drops when a 7x7 square around the pixel is "
+            "blanked out (no gradients: the network is only asked again).")},
     },
 }
 
@@ -310,7 +347,9 @@ _DOCUMENT: dict[str, Any] = {
                     "name": "explain",
                     "in": "query",
                     "required": False,
-                    "description": "1 adds each convolution layer's feature maps.",
+                    "description": "1 adds each convolution layer's feature maps (for the "
+                                   "single mark, else the first) and, for every mark, an "
+                                   "explanation: saliency maps of why it reads as it does.",
                     "schema": {"type": "string", "enum": ["0", "1", "true", "false"]},
                 }],
                 "requestBody": {
@@ -412,6 +451,7 @@ _DOCUMENT: dict[str, Any] = {
         "schemas": {
             "Prediction": _PREDICTION,
             "Mark": _MARK,
+            "Explanation": _EXPLANATION,
             "FeatureMap": _FEATURE_MAP,
             "Model": _MODEL,
             "ModelList": _MODEL_LIST,

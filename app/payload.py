@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from typing import Any
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -64,14 +65,20 @@ def read_body(request: Request) -> bytes:
     return data
 
 
-def _from_json(request: Request) -> bytes:
+def json_document(request: Request, empty_message: str) -> Any:
+    """The parsed JSON body (at most MAX_CONTENT_LENGTH bytes; deeply nested documents are
+    refused like any other invalid JSON); raises :class:`ApiError` 400 otherwise."""
     raw = read_body(request)
     if not raw.strip():
-        raise ApiError(400, "empty_body", "The request body is empty: send an image.")
+        raise ApiError(400, "empty_body", empty_message)
     try:
-        document = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from exc
+
+
+def _from_json(request: Request) -> bytes:
+    document = json_document(request, "The request body is empty: send an image.")
     if not isinstance(document, dict) or FIELD not in document:
         raise ApiError(
             400, "missing_image",

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.explain import feature_maps
 from app.report import first_layer_kernels, report_card
+from model import saliency
 from model.fuse import fold_batchnorm
 from model.inference import to_network_input
 from model.params_io import LoadedParams, load_params
@@ -48,6 +49,23 @@ class Prediction:
         return float(self.probabilities.max())
 
 
+@dataclass
+class Explanation:
+    """Which pixels of a 28x28 image pushed the network towards ``target``:
+    integrated_gradients (28, 28), each pixel's share of log p(target) gained from a blank
+    image (positive: towards ``target``), and occlusion (28, 28), how much p(target) drops
+    when a square around the pixel is blanked."""
+
+    target: int
+    integrated_gradients: np.ndarray
+    occlusion: np.ndarray
+
+
+#: Occlusion: squares of this side, every this many pixels (8 x 8 = 64 occluded copies).
+OCCLUSION_PATCH = 7
+OCCLUSION_STRIDE = 3
+
+
 class Predictor:
     """A parameter file's network with its name, version, accuracy and hash."""
 
@@ -64,6 +82,7 @@ class Predictor:
         #: Above this probability of "not a digit" a mark is not read as a digit (networks
         #: without that output never reject).
         self.reject_above = loaded.calibration.get("not_a_digit_threshold", 0.5)
+        self._blank = to_network_input(np.zeros((1, 28, 28), np.float32), loaded.normalization)
         self._lock = threading.Lock()  # layers keep no per-call state, but be safe with threads
 
     @classmethod
@@ -94,6 +113,19 @@ class Predictor:
         return [Prediction(row[:DIGITS], float(row[DIGITS]), bool(row[DIGITS] > self.reject_above))
                 for row in proba]
 
+    def explain(self, image: np.ndarray, target: int) -> Explanation:
+        """Why the network reads ``image`` (28, 28) as ``target``: integrated gradients
+        (from a blank image) and occlusion maps, each (28, 28) (see model.saliency)."""
+        x = self._input(image)
+        with self._lock:
+            network = self.inference_network
+            return Explanation(
+                target,
+                saliency.integrated_gradients(network, x, target, self._blank),
+                saliency.occlusion(network, x, target, self._blank, patch=OCCLUSION_PATCH,
+                                   stride=OCCLUSION_STRIDE),
+            )
+
     def feature_maps(self, image: np.ndarray) -> list[dict[str, Any]]:
         """One entry per conv layer: its activation after the following ReLU, as PNGs on
         one scale per layer, computed with a margin of blank paper (see app.explain).
@@ -107,7 +139,7 @@ class Predictor:
 
     def _background(self) -> float:
         """Blank paper (0) as the network sees it, after normalising."""
-        return float(self._input(np.zeros((28, 28), np.float32))[0, 0, 0, 0])
+        return float(self._blank[0, 0, 0, 0])
 
     @cached_property
     def report(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from app.answers import BLANK_IMAGE, predict_answer, single_mark
+from app.answers import BLANK_IMAGE, explanation_answer, predict_answer, single_mark
 from app.errors import ApiError
 from app.models import Models
 from app.openapi import openapi_document
@@ -86,6 +86,9 @@ def predict() -> Response:
         looked_at = single_mark(reading) or (reading.marks[0] if reading.marks else None)
         image = looked_at.image if looked_at is not None else BLANK_IMAGE
         body["feature_maps"] = model.feature_maps(image)
+        for mark, answer in zip(reading.marks, body["digits"], strict=True):
+            answer["explanation"] = explanation_answer(
+                model.explain(mark.image, mark.prediction.digit))
     body["time_ms"] = round((time.perf_counter() - started) * 1000.0, 3)
     return jsonify(body)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,29 @@ class Sequential:
         for layer, cache in zip(reversed(self.layers), reversed(self._caches), strict=True):
             grad = layer.backward(grad, cache)
         self._caches = None
+
+    def input_gradient(self, x: np.ndarray, dlogits_of: Callable[[np.ndarray], np.ndarray]):
+        """d(score)/d(input) in inference mode, through every layer's backward pass.
+
+        x (N, *input_shape); ``dlogits_of(logits (N, classes))`` gives d(score)/d(logits)
+        (N, classes) for whatever score is explained (e.g. a class's log-probability).
+        Returns (logits (N, classes), gradient (N, *input_shape)). Parameter gradients the
+        layers fill on the way are left as they are; the network's mode is untouched.
+        """
+        caches = []
+        for layer in self.layers:
+            x, cache = layer.forward(x, False)
+            caches.append(cache)
+        logits = x
+        grad = dlogits_of(logits)
+        first = self.layers[0]
+        first.needs_input_grad = True  # this once, the input's gradient is the point
+        try:
+            for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
+                grad = layer.backward(grad, cache)
+        finally:
+            first.needs_input_grad = False
+        return logits, grad
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Class probabilities (N, classes) in inference mode, in batches, at the network's

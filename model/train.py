@@ -62,6 +62,7 @@ class TrainConfig:
     negatives: float = 0.12
     extra_data: list[str] = field(default_factory=list)
     extra_repeat: int = 4
+    init: str | None = None
     limit: int | None = None
     data_dir: str | None = None
     output: str = "params/default.pkl"
@@ -160,6 +161,9 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
     """Train ``cfg.preset`` and write the best, calibrated weights to ``cfg.output``."""
     started = time.perf_counter()
     network = build_preset(cfg.preset, seed=cfg.seed)
+    if cfg.init:  # fine-tune: start from trained weights of the same architecture
+        start = load_params(cfg.init).network
+        network.load_state(start.parameters(), start.buffers())
     data, val = training_splits(
         classes=network.output_shape[0], val_size=cfg.val_size, seed=cfg.seed, limit=cfg.limit,
         data_dir=cfg.data_dir, negatives=cfg.negatives, extra=cfg.extra_data,
@@ -273,6 +277,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                         "a digit), e.g. from 'python -m model.feedback export'; repeatable")
     p.add_argument("--extra-repeat", type=int, default=d.extra_repeat,
                    help="how many times each extra example is seen per epoch")
+    p.add_argument("--init", default=None, metavar="PARAMS",
+                   help="start from these weights (same preset) instead of random ones: "
+                        "fine-tuning, e.g. on corrections with --extra-data")
     p.add_argument("--limit", type=int, default=None, help="train on a subset (for tests)")
     p.add_argument("--data-dir", default=None,
                    help="MNIST folder (default: $MNIST_DIR, ./data/mnist or ../shared/data/mnist;"

@@ -1,6 +1,7 @@
-"""What some tests need from the machine (real MNIST files, a browser), and what happens when it
-is missing: the test is skipped with a message saying what to install or set, or, where the
-matching ``REQUIRE_*`` switch is set (CI sets both), it fails instead.
+"""What some tests need from the machine (real MNIST files, a browser, PostgreSQL and nginx),
+and what happens when it is missing: the test is skipped with a message saying what to
+install or set, or, where the matching ``REQUIRE_*`` switch is set (CI sets them all), it
+fails instead.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from model.mnist import FILES, Mnist, default_data_dir, find_file, load_mnist
 #: Set to 1 to fail, not skip, the tests that need these (``.ci/run`` sets both).
 REQUIRE_MNIST = "REQUIRE_MNIST"
 REQUIRE_BROWSER = "REQUIRE_BROWSER"
+REQUIRE_SERVERS = "REQUIRE_SERVERS"  # PostgreSQL and nginx (tests/servers.py)
 
 
 def required(switch: str) -> bool:

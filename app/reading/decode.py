@@ -30,7 +30,7 @@ FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 MAX_SIDE = 4096
 MAX_PIXELS = MAX_SIDE * MAX_SIDE
 #: Largest decoded size (Pillow's in-memory bytes) of a format that cannot be decoded reduced.
-MAX_DECODED_BYTES = 24 * 1024 * 1024
+MAX_DECODED_BYTES = 16 * 1024 * 1024
 #: Images are reduced (by a whole factor, keeping the aspect ratio) to at most this many
 #: pixels: about 640x512, several times more than a digit needs to be read.
 ANALYSIS_PIXELS = 640 * 512
@@ -176,10 +176,16 @@ def _check_dimensions(image: Image.Image) -> None:
         )
 
 
+#: What decoding a multi-band image at full size costs a worker in memory, per byte of
+#: Pillow's storage (measured with bench/bench_limits.py: the decoders keep buffers of their
+#: own, libwebp a whole second RGBA copy).
+_DECODER_OVERHEAD = {"WEBP": 4, "PNG": 2}
+
+
 def decoded_bytes_per_pixel(image: Image.Image) -> int:
     """Memory per pixel while decoding at full size: Pillow's storage (one byte for 1, L
-    and P; two for 16-bit; four for every multi-band mode) plus what :func:`workable`
-    expands it to before it can be reduced."""
+    and P; two for 16-bit; four for every multi-band mode), what :func:`workable` expands
+    it to before it can be reduced, and the decoder's own buffers for multi-band images."""
     mode = image.mode
     if mode.startswith("I;16"):
         return 2 + 4
@@ -187,7 +193,9 @@ def decoded_bytes_per_pixel(image: Image.Image) -> int:
         return 4 + 4
     if mode in ("P", "1"):
         return 1 + (4 if "transparency" in image.info else 1)
-    return 1 if mode == "L" else 4
+    if mode == "L":
+        return 1
+    return 4 * _DECODER_OVERHEAD.get(image.format or "", 1)
 
 
 def _check_decoded_size(image: Image.Image) -> None:

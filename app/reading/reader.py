@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.reading.decode import Decoded
+from app.reading.normalize import Frame
 from app.reading.prepare import inked, uploaded_box
 from app.reading.segment import Reading as NetworkReading
 from app.reading.segment import segment
@@ -22,11 +23,12 @@ from app.reading.segment import segment
 class DigitRead:
     """One mark read: box (x0, y0, x1, y1) in the uploaded image's pixels; image (28, 28)
     float32, what the network saw; prediction, what it said (its ``rejected`` is True when
-    the mark is not a digit)."""
+    the mark is not a digit); frame, where the 28x28 lies over the uploaded image."""
 
     box: tuple[int, int, int, int]
     image: np.ndarray
     prediction: NetworkReading
+    frame: Frame
 
 
 @dataclass
@@ -61,7 +63,8 @@ def read(decoded: Decoded, classify: Callable[[np.ndarray], Sequence[NetworkRead
     if ink.blank_reason is not None:
         return Reading(blank_reason=ink.blank_reason)
     marks = [
-        DigitRead(uploaded_box(candidate.box, decoded), candidate.image, prediction)
+        DigitRead(uploaded_box(candidate.box, decoded), candidate.image, prediction,
+                  candidate.frame.shrunk(decoded.scale))
         for line in segment(ink, classify)
         for candidate, prediction in line
     ]

@@ -30,7 +30,7 @@ import numpy as np
 
 from app.reading.errors import ImageError
 from app.reading.ink import Ink
-from app.reading.normalize import BOX, FRINGE, bounding_box, mnist_image
+from app.reading.normalize import BOX, FRINGE, Frame, bounding_box, mnist_framed
 
 #: The most digits one image may hold (and twice that many separate marks).
 MAX_DIGITS = 12
@@ -98,12 +98,14 @@ class Slice:
 class Candidate:
     """A possible digit: the marks (1-based labels) it holds, restricted to a ``band`` when
     it is a slice of touching digits; box (y0, y1, x0, x1) of its clearly inked pixels;
-    image its 28x28 framing; atoms the slice indices [first, last) of its line it covers;
+    image its 28x28 framing, placed over the ink by ``frame``; atoms the slice indices
+    [first, last) of its line it covers;
     elements how many elements it joins (2 for a pair of neighbours)."""
 
     marks: tuple[int, ...]
     box: tuple[int, int, int, int]
     image: np.ndarray
+    frame: Frame
     atoms: tuple[int, int]
     band: Slice | None = None
     elements: int = 1
@@ -341,10 +343,11 @@ def _candidate(region: _Region, marks: list[int], atoms: tuple[int, int],
     if box is None or np.count_nonzero(strong) < 4:
         return None
     values = np.where(own, region.ink, np.float32(0.0))
-    image = mnist_image(values, box)
+    image, frame = mnist_framed(values, box)
     y0, y1, x0, x1 = box
     return Candidate(tuple(marks), (y0 + region.top, y1 + region.top, x0 + region.left,
-                                    x1 + region.left), image, atoms, band)
+                                    x1 + region.left), image,
+                     frame.moved(region.left, region.top), atoms, band)
 
 
 def _best_cover(atoms: int, candidates: list[Candidate], scores: list[float]) -> list[int]:

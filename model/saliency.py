@@ -1,0 +1,84 @@
+"""Why the network read what it read: which input pixels pushed it towards a class.
+
+Computed with the network's own backward pass (:meth:`Sequential.input_gradient`): the
+gradient of the class's log-probability with respect to the input image.
+
+- **SmoothGrad** averages that gradient over copies of the image with a little noise added
+  (one batched pass), which removes the speckle of a single gradient;
+- **integrated gradients** average it along the straight path from a blank image to the
+  image and multiply by the difference: each pixel's share of the change in the score, and
+  the shares add up to it (so blank pixels get none);
+- **occlusion** needs no gradient at all: how much the class's probability drops when a
+  small square of the image is blanked out, averaged over the squares covering each pixel.
+
+All take the network's normalised input x (1, 1, H, W) and return (H, W) float32 maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from model.losses import softmax
+from model.network import Sequential
+
+
+def log_probability_gradient(targets: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """d log softmax(logits)[n, targets[n]] / d logits: one-hot minus the probabilities."""
+
+    def dlogits(logits: np.ndarray) -> np.ndarray:
+        grad = -softmax(logits)
+        grad[np.arange(len(targets)), targets] += 1.0
+        return grad
+
+    return dlogits
+
+
+def gradient(network: Sequential, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """d log p(target) / d input for each image: x (N, 1, H, W), targets (N,) -> (N, H, W)."""
+    _, grad = network.input_gradient(x, log_probability_gradient(np.asarray(targets)))
+    return grad[:, 0]
+
+
+def smoothgrad(network: Sequential, x: np.ndarray, target: int, samples: int = 16,
+               noise: float = 0.15, seed: int = 0) -> np.ndarray:
+    """The gradient averaged over ``samples`` noisy copies of x (1, 1, H, W) -> (H, W); the
+    noise's standard deviation is ``noise`` times the input's range."""
+    rng = np.random.default_rng(seed)
+    spread = noise * float(x.max() - x.min() or 1.0)
+    noisy = x + rng.normal(0.0, spread, (samples, *x.shape[1:])).astype(np.float32)
+    return gradient(network, noisy, np.full(samples, target)).mean(axis=0)
+
+
+def integrated_gradients(network: Sequential, x: np.ndarray, target: int,
+                         baseline: np.ndarray, steps: int = 16) -> np.ndarray:
+    """(x - baseline) times the mean gradient on the path baseline -> x (midpoint rule).
+
+    x and baseline (1, 1, H, W) -> (H, W); the map sums to about
+    log p(target | x) - log p(target | baseline)."""
+    alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)[:, None, None, None]
+    path = baseline + alphas * (x - baseline)
+    mean_gradient = gradient(network, path, np.full(steps, target)).mean(axis=0)
+    return ((x - baseline)[0, 0] * mean_gradient).astype(np.float32)
+
+
+def occlusion(network: Sequential, x: np.ndarray, target: int, baseline: np.ndarray,
+              patch: int = 6, stride: int = 2) -> np.ndarray:
+    """Drop in p(target) when a patch x patch square is set to the baseline, averaged over
+    the squares covering each pixel: x, baseline (1, 1, H, W) -> (H, W); one batch."""
+    _, _, height, width = x.shape
+    corners = [(y, x0) for y in range(0, height - patch + 1, stride)
+               for x0 in range(0, width - patch + 1, stride)]
+    covered = np.repeat(x, len(corners), axis=0)
+    for i, (y, x0) in enumerate(corners):
+        covered[i, :, y : y + patch, x0 : x0 + patch] = baseline[0, :, y : y + patch,
+                                                                 x0 : x0 + patch]
+    probs = softmax(network.logits(np.concatenate([x, covered])))[:, target]
+    drops = probs[0] - probs[1:]
+    total = np.zeros((height, width), np.float32)
+    count = np.zeros((height, width), np.float32)
+    for drop, (y, x0) in zip(drops, corners, strict=True):
+        total[y : y + patch, x0 : x0 + patch] += drop
+        count[y : y + patch, x0 : x0 + patch] += 1
+    return total / np.maximum(count, 1)

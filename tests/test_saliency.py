@@ -1,0 +1,108 @@
+"""Saliency maps: the input gradient through the engine's backward pass is the true gradient,
+integrated gradients add up, and the maps are faithful to what the shipped network uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import saliency
+from model.fuse import fold_batchnorm
+from model.inference import to_network_input
+from model.losses import log_softmax
+from model.network import Sequential
+from model.params_io import load_params
+from tests.gradcheck import numerical_gradient, relative_error
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCH = [
+    {"type": "conv2d", "filters": 3, "kernel": 3, "stride": 1, "padding": "same"},
+    {"type": "batchnorm2d"},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel": 2, "stride": 2},
+    {"type": "conv2d", "filters": 4, "kernel": 3, "stride": 1, "padding": "valid"},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "dense", "units": 6},
+    {"type": "batchnorm1d"},
+    {"type": "relu"},
+    {"type": "dropout", "rate": 0.3},
+    {"type": "dense", "units": 4},
+]
+
+
+def small_network_in_float64() -> Sequential:
+    network = Sequential.from_spec(ARCH, (1, 10, 10), seed=3)
+    rng = np.random.default_rng(4)
+    for layer in network.layers:
+        layer.astype(np.float64)
+        for key in layer.buffers:  # non-trivial running statistics
+            layer.buffers[key] = rng.uniform(0.5, 1.5, layer.buffers[key].shape)
+    return network.eval()
+
+
+def test_input_gradient_matches_a_float64_numerical_gradient():
+    network = small_network_in_float64()
+    x = np.random.default_rng(5).normal(size=(2, 1, 10, 10))
+    targets = np.array([1, 3])
+
+    def score() -> float:
+        log_probs = log_softmax(network.logits(x))
+        return float(log_probs[np.arange(2), targets].sum())
+
+    analytic = saliency.gradient(network, x, targets)
+    numeric = numerical_gradient(score, x)[:, 0]
+    assert relative_error(analytic, numeric) < 1e-6
+    assert network.layers[0].needs_input_grad is False  # put back after the pass
+
+
+def test_integrated_gradients_add_up_to_the_change_in_log_probability():
+    network = small_network_in_float64()
+    rng = np.random.default_rng(6)
+    x, baseline = rng.normal(size=(1, 1, 10, 10)), np.zeros((1, 1, 10, 10))
+    attributions = saliency.integrated_gradients(network, x, 2, baseline, steps=256)
+    change = log_softmax(network.logits(x))[0, 2] - log_softmax(network.logits(baseline))[0, 2]
+    assert attributions.sum() == pytest.approx(change, rel=0.02, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    loaded = load_params(ROOT / "params" / "default.pkl")
+    return loaded, fold_batchnorm(loaded.network)
+
+
+def remove_pixels(images: np.ndarray, order: np.ndarray, share: float) -> np.ndarray:
+    """Blank the first ``share`` of each image's ink pixels in ``order`` (N, k) flat indices."""
+    out = images.copy().reshape(len(images), -1)
+    for row, ranked in zip(out, order, strict=True):
+        ink = ranked[row[ranked] > 0]
+        row[ink[: max(1, round(share * len(ink)))]] = 0
+    return out.reshape(images.shape)
+
+
+@pytest.mark.slow
+def test_deletion_removing_salient_ink_hurts_more_than_removing_random_ink(shipped, mnist):
+    """Faithfulness: on 200 MNIST test digits, blanking the 10% of ink pixels the map ranks
+    highest lowers the read digit's probability far more than blanking 10% at random."""
+    loaded, network = shipped
+    images = mnist.test_images[:200].astype(np.float32) / 255.0
+    x = to_network_input(images, loaded.normalization)
+    blank = to_network_input(np.zeros((1, 28, 28), np.float32), loaded.normalization)
+    targets = network.logits(x)[:, :10].argmax(axis=1)
+    maps = np.stack([saliency.integrated_gradients(network, x[i : i + 1], int(t), blank)
+                     for i, t in enumerate(targets)])
+    salient = np.argsort(-maps.reshape(len(maps), -1), axis=1)
+    rng = np.random.default_rng(0)
+    randomly = np.stack([rng.permutation(28 * 28) for _ in range(len(maps))])
+
+    def probability(images_: np.ndarray) -> np.ndarray:
+        logits = network.logits(to_network_input(images_, loaded.normalization))
+        return np.exp(log_softmax(logits))[np.arange(len(targets)), targets]
+
+    before = probability(images)
+    salient_drop = float((before - probability(remove_pixels(images, salient, 0.1))).mean())
+    random_drop = float((before - probability(remove_pixels(images, randomly, 0.1))).mean())
+    assert salient_drop > 0.1 and salient_drop > 5 * max(random_drop, 0.005), (
+        salient_drop, random_drop)
