@@ -232,3 +232,15 @@ def test_a_mark_in_a_number_that_is_not_a_digit(page) -> None:
     assert "best guess 7" in middle.get_attribute("aria-label")
     assert "1 of the marks is not a digit" in page.inner_text("#announcer")
     page.wait_for_selector(SETTLED)
+
+
+def test_one_digit_beside_a_mark_that_is_not_a_digit(page) -> None:
+    image = tiny_png_url(page)
+    serve_reading(page, answer([mark(7, [20, 60, 120, 220], image),
+                                mark(None, [250, 120, 330, 140], image, guess=1)]))
+    draw_with_mouse(page, number_strokes("71"))
+    wait_settled(page)
+    assert shown_digit(page) == "7" and state(page) == "ok"
+    assert "82.0% sure" in page.inner_text("#confidence")
+    assert "1 of the marks is not a digit" in page.inner_text("#status")
+    assert page.locator("#mark-list [role='radio']").count() == 2

@@ -68,9 +68,13 @@ export class ResultView {
     this.marks.show(marks);
     this.timing.textContent = describeTiming(result);
     const number = typeof result.number === "string" ? result.number : "";
+    const read = marks.filter((m) => m.status === "ok");
+    const others = marks.length - read.length;
+    const notDigits = others
+      ? ` ${others} of the marks ${others > 1 ? "are" : "is"} not a digit.`
+      : "";
     let spoken;
-    if (result.status === "ok" && marks.length > 1) {
-      const others = marks.filter((m) => m.status !== "ok").length;
+    if (result.status === "ok" && read.length > 1) {
       this.setVerdict("ok", {
         big: number,
         line: `${number.length} digits`,
@@ -79,10 +83,9 @@ export class ResultView {
         settled,
       });
       this.say(result.message || `The network reads the number ${number}.`, false);
-      spoken = `Reads the number ${number}: ${marks.map(spokenReading).join("; ")}.`;
-      if (others) spoken += ` ${others} of the marks ${others > 1 ? "are" : "is"} not a digit.`;
+      spoken = `Reads the number ${number}: ${marks.map(spokenReading).join("; ")}.${notDigits}`;
     } else if (result.status === "ok") {
-      const mark = marks.find((m) => m.status === "ok") || result;
+      const mark = read[0] || result;
       const sure = `${formatPercent(mark.confidence ?? 0)} sure`;
       this.setVerdict("ok", {
         big: String(mark.digit),
@@ -92,8 +95,8 @@ export class ResultView {
         settled,
       });
       const second = secondGuess(mark.probabilities || [], mark.digit) || "No other digit comes close.";
-      this.say(second, false);
-      spoken = `Reads ${mark.digit}, ${sure}. ${second}`;
+      this.say(`${second}${notDigits}`, false);
+      spoken = `Reads ${mark.digit}, ${sure}. ${second}${notDigits}`;
     } else if (result.status === "not_a_digit") {
       const guess = result.guess || marks[0]?.guess;
       const small = guess ? `Best guess: ${guess.digit} (${formatPercent(guess.confidence)})` : "";
