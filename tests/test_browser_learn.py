@@ -70,8 +70,10 @@ def test_compare_networks(page) -> None:
     wait_settled(page)
     assert shown_digit(page) == "7"
     page.wait_for_selector("#model-info[data-state='ready'] .model-summary:has-text('seed')")
+    # A function, not an expression: Playwright evaluates an expression that holds "=>"
+    # with eval, which the page's CSP (rightly) refuses.
     page.wait_for_function(
-        "[...document.querySelectorAll('#compare-list .compare-item')]"
+        "() => [...document.querySelectorAll('#compare-list .compare-item')]"
         ".map((e) => e.dataset.model).join() === 'seed,default'")
     page.uncheck("#compare-toggle")
     assert not page.is_visible("#compare")
