@@ -87,6 +87,8 @@ def test_picking_a_digit_shows_its_reading_and_looks_inside_it(page) -> None:
     third = choices.nth(2)
     third.click()
     assert third.get_attribute("aria-checked") == "true"
+    assert page.evaluate("document.activeElement.getAttribute('aria-checked')") == "true", \
+        "the picked choice lost focus"
     assert choices.first.get_attribute("aria-checked") == "false"
     assert "mark 3 of 3" in page.text_content("#probabilities-heading")
     assert page.get_attribute("#probabilities .bar[data-top='true']", "data-digit") == "6"

@@ -47,7 +47,8 @@ export class FeatureMapView {
       section.count = featureMaps.length;
       this.fillHead(section);
       if (section.root.open) this.fillTiles(section);
-      this.container.append(section.root); // keeps API order
+      // New sections go last (API order); existing ones stay put, so focus inside them stays.
+      if (!section.root.isConnected) this.container.append(section.root);
     });
     for (const [key, section] of this.sections) {
       if (!keep.has(key)) {

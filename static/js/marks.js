@@ -78,12 +78,11 @@ export class MarksView extends EventTarget {
 
   renderChoices() {
     this.section.hidden = this.marks.length < 2;
-    if (this.section.hidden) {
-      this.list.replaceChildren();
-      return;
-    }
-    const items = this.marks.map((mark, i) => {
-      const item = this.list.children[i] || this.createChoice(i);
+    const count = this.section.hidden ? 0 : this.marks.length;
+    // Existing choices are updated in place, never re-inserted: a focused one keeps focus.
+    while (this.list.children.length > count) this.list.lastChild.remove();
+    this.marks.slice(0, count).forEach((mark, i) => {
+      const item = this.list.children[i] || this.list.appendChild(this.createChoice(i));
       const chosen = i === this.selected;
       item.setAttribute("aria-checked", String(chosen));
       item.tabIndex = chosen ? 0 : -1;
@@ -92,9 +91,7 @@ export class MarksView extends EventTarget {
       item.querySelector(".mark-digit").textContent = mark.status === "ok" ? String(mark.digit) : "?";
       item.querySelector(".mark-confidence").textContent = shortConfidence(mark);
       item.setAttribute("aria-label", `Mark ${i + 1} of ${this.marks.length}: ${spokenReading(mark)}`);
-      return item;
     });
-    this.list.replaceChildren(...items);
   }
 
   createChoice(index) {
