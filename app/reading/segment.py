@@ -4,18 +4,21 @@
    4 in two strokes, the bar across a 7) overlap in their columns and lie close above or
    below each other: such marks are merged.
 2. **Lines.** Elements whose rows overlap form a line; lines are read top to bottom.
-3. **Candidates.** An element wide for its height may be digits that touch: the columns
-   (upright or slanted like the handwriting) where it holds least ink are candidate cuts.
-   Each run of consecutive slices of one element, and each pair of neighbouring elements
-   close together, is a candidate digit.
+3. **Candidates.** An element wide for its height may be digits that touch: the valleys
+   of its ink profile, along columns upright or slanted like the handwriting, are
+   candidate cuts (the two slants with the deepest valleys are tried). Each element whole,
+   each run of up to three consecutive slices, and each pair of neighbouring elements close
+   together is a candidate digit.
 4. **Recognition decides.** Every candidate is framed as MNIST (28x28) and all are read by
-   the network in one batch; a line's segmentation is the sequence of candidates covering
-   it with the best total score (dynamic programming). A candidate scores the
+   the network in one batch; each element is read the best way (whole, or the best cover
+   of one of its slicings), then a line the best way over its elements, pairs included
+   (dynamic programming, maximising the total score). A candidate scores the
    log-probability of the digit it most likely is, plus log-priors: cutting an element and
-   joining two cost something (most marks are one digit each), and so does reading a whole
-   element as "not a digit" (people write digits here) or a shape too wide to be one
-   digit. A broken 0 reads better whole; two touching digits read better cut; a dash beside
-   a digit stays a dash.
+   joining two cost something (most marks are one digit each; joining a small fragment to
+   a digit costs little), and so does reading a whole element as "not a digit" (people
+   write digits here), a fragment much shorter than its line as a digit of its own, or a
+   shape too wide to be one digit. A broken 0 reads better whole; two touching digits read
+   better cut; a dash beside a digit stays a dash.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -39,24 +41,36 @@ MAX_DIGITS = 12
 OVERLAP = 0.5
 STACK_GAP = 0.35
 #: Elements wider than WIDE times their height may be touching digits; cuts are tried at
-#: most CUTS per element, no nearer than MIN_PIECE of the height to each other or an end,
-#: where the ink across the cut is at most CUT_DEPTH of a typical column's, along columns
-#: slanted by each of SHEARS (horizontal shift per row: handwriting leans).
+#: most CUTS per element, no nearer than MIN_PIECE of the height to each other, leaving
+#: at least PIECE_INK of the ink on either side, where the ink across the cut is at most
+#: CUT_DEPTH of a typical column's, along columns slanted by each of SHEARS (horizontal
+#: shift per row: handwriting leans). The slant with the deepest valleys is tried, and so
+#: are the cheapest curved cuts through the ink: the network chooses.
 WIDE = 0.75
-CUTS = 4
+CUTS = 5
 MIN_PIECE = 0.15
 CUT_DEPTH = 0.7
+PIECE_INK = 0.04
 SHEARS = (0.0, 0.15, -0.15, 0.3, -0.3, 0.6, -0.6, 1.0, -1.0)
+#: Cut paths: the cost of crossing a clearly inked pixel (a blank one costs 1) and of a
+#: diagonal step.
+INK_COST = 8.0
+DIAGONAL_COST = 0.4
 #: Neighbouring elements at most PAIR_GAP of a height apart are also tried as one digit.
 PAIR_GAP = 0.25
+#: An element shorter than FRAGMENT of the line's tallest is a fragment (a broken-off piece
+#: of a stroke, a speck of ink) more likely than a digit on its own.
+FRAGMENT = 0.45
 #: Log-priors of the segmentation: each slice of a cut element, each pair of elements read
 #: as one digit, each whole element read as "not a digit", and a candidate wider than
-#: TOO_WIDE times its height.
+#: TOO_WIDE times its height (WIDTH_COST per unit of width/height beyond it: digits are
+#: seldom wider than tall, two side by side are).
 CUT_COST = math.log(0.7)
 PAIR_COST = math.log(0.3)
+FRAGMENT_COST = math.log(0.05)
 NOT_A_DIGIT_COST = math.log(0.3)
-TOO_WIDE = 1.3
-TOO_WIDE_COST = math.log(0.1)
+TOO_WIDE = 0.95
+WIDTH_COST = 1.0
 
 
 class Reading(Protocol):
@@ -79,19 +93,18 @@ class Reading(Protocol):
 Classify = Callable[[np.ndarray], Sequence[Reading]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Slice:
-    """Pixels (y, x) with ``low <= x - (y - middle) * shear < high``: a band between two
-    parallel cuts, slanted like the handwriting (shear = horizontal shift per row)."""
+    """Pixels (y, x) with ``left[y - top] <= x < right[y - top]``: the band between two
+    cuts running down an element (rows above or below take the nearest row's bounds)."""
 
-    shear: float
-    middle: float
-    low: float
-    high: float
+    top: int
+    left: np.ndarray  # (rows,) float
+    right: np.ndarray  # (rows,) float
 
     def holds(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        position = xs - (ys - self.middle) * self.shear
-        return (position >= self.low) & (position < self.high)
+        rows = np.clip(ys - self.top, 0, len(self.left) - 1)
+        return (xs >= self.left[rows]) & (xs < self.right[rows])
 
 
 @dataclass
@@ -109,6 +122,10 @@ class Candidate:
     atoms: tuple[int, int]
     band: Slice | None = None
     elements: int = 1
+    #: Log-prior cost of this reading: for a pair, PAIR_COST scaled by how big the smaller
+    #: of the two is (adding a fragment to a digit is cheap); for a fragment alone read as
+    #: a digit, FRAGMENT_COST.
+    cost: float = 0.0
 
 
 @dataclass
@@ -154,37 +171,75 @@ def segment(ink: Ink, classify: Classify) -> list[list[tuple[Candidate, Reading]
     elements = _elements(ink)
     if len(elements) > 2 * MAX_DIGITS:
         raise _too_many(len(elements))
-    lines = [_candidates(ink, line) for line in _lines(elements)]
-    everything = [candidate for _, candidates in lines for candidate in candidates]
+    plans = [_plan(ink, line) for line in _lines(elements)]
+    everything = [c for plan in plans for c in plan.candidates]
     readings = list(classify(np.stack([c.image for c in everything])))
+    scores = [_score(c, r) for c, r in zip(everything, readings, strict=True)]
     chosen, start = [], 0
-    for atoms, candidates in lines:
-        mine = readings[start : start + len(candidates)]
-        start += len(candidates)
-        best = _best_cover(atoms, candidates, [_score(c, r) for c, r in
-                                               zip(candidates, mine, strict=True)])
-        chosen.append([(candidates[i], mine[i]) for i in best])
+    for plan in plans:
+        indices = [start + i for i in plan.read(scores[start : start + len(plan.candidates)])]
+        start += len(plan.candidates)
+        chosen.append([(everything[i], readings[i]) for i in indices])
     found = sum(len(line) for line in chosen)
     if found > MAX_DIGITS:
         raise _too_many(found)
     return chosen
 
 
+@dataclass
+class _Plan:
+    """The candidates of one line and how they may cover it.
+
+    ``ways[e]`` lists the ways element ``e`` may be read alone: each a list of candidate
+    indices and, for a slicing, the number of its slices (a candidate's ``atoms`` then
+    index those slices); ``pairs`` maps (e, e + 1) to the candidate reading both as one."""
+
+    candidates: list[Candidate]
+    ways: list[list[tuple[list[int], int]]]
+    pairs: dict[tuple[int, int], int]
+
+    def read(self, scores: list[float]) -> list[int]:
+        """The best candidates (indices into ``candidates``), left to right: for each
+        element its best way alone, then a dynamic programme over elements with pairs."""
+        alone = [max(((_cover_score(self.candidates, way, slices, scores)) for way, slices in
+                      ways), key=lambda option: option[0]) for ways in self.ways]
+        count = len(alone)
+        best = [0.0] + [-math.inf] * count
+        back: list[list[int]] = [[] for _ in range(count + 1)]
+        for end in range(1, count + 1):
+            options = [(best[end - 1] + alone[end - 1][0], back[end - 1] + alone[end - 1][1])]
+            pair = self.pairs.get((end - 2, end - 1))
+            if pair is not None:
+                options.append((best[end - 2] + scores[pair], back[end - 2] + [pair]))
+            best[end], back[end] = max(options, key=lambda option: option[0])
+        return back[count]
+
+
+def _cover_score(candidates: list[Candidate], way: list[int], slices: int,
+                 scores: list[float]) -> tuple[float, list[int]]:
+    """The best reading of one element in one way: its whole candidate, or the best cover
+    of a slicing's slices by its runs."""
+    if not way:  # a sliver too thin to frame: it adds nothing
+        return 0.0, []
+    if slices == 0:
+        return scores[way[0]], way
+    chosen = _best_cover(slices, [candidates[i] for i in way], [scores[i] for i in way])
+    if not chosen:
+        return -math.inf, []
+    return sum(scores[way[i]] for i in chosen), [way[i] for i in chosen]
+
+
 def _score(candidate: Candidate, reading: Reading) -> float:
     """The candidate's log-probability as the digit it most likely is (or, for a whole
     element, as "not a digit", if that is likelier) plus the log-priors of the module
     docstring."""
-    score = math.log(max(float(reading.probabilities.max()), 1e-12))
+    score = math.log(max(float(reading.probabilities.max()), 1e-12)) + candidate.cost
     if candidate.band is None and candidate.elements == 1:
         score = max(score, math.log(max(reading.not_digit, 1e-12)) + NOT_A_DIGIT_COST)
     if candidate.band is not None:
         score += CUT_COST
-    if candidate.elements > 1:
-        score += PAIR_COST
     y0, y1, x0, x1 = candidate.box
-    if x1 - x0 > TOO_WIDE * (y1 - y0):
-        score += TOO_WIDE_COST
-    return score
+    return score - WIDTH_COST * max(0.0, (x1 - x0) / (y1 - y0) - TOO_WIDE)
 
 
 def _too_many(count: int) -> ImageError:
@@ -263,72 +318,145 @@ def _margin(box: list[int] | tuple[int, ...]) -> int:
     return math.ceil((FRINGE + 1) * max(box[1] - box[0], box[3] - box[2]) / BOX) + 1
 
 
-def _cuts(region: _Region, element: _Element) -> list[Slice]:
-    """The slices of an element that may be touching digits, between the cuts crossing
-    least ink along the best of the slants tried (one slice, the whole, when narrow)."""
+def _slicings(region: _Region, element: _Element) -> list[list[np.ndarray]]:
+    """Ways to cut an element that may be touching digits, each a list of cuts running down
+    it (x per row, rows of the element's box): the cheapest paths through the ink (see
+    :func:`_cut_paths`), and the straight cuts, upright or slanted like the handwriting,
+    across the deepest valleys of its ink profile. None when the element is narrow."""
     if element.width <= WIDE * element.height:
         return []
     ys, xs = np.nonzero(region.strong)
     ys, xs = ys + region.top, xs + region.left
+    gap = max(2, int(MIN_PIECE * element.height))
+    rows = np.arange(element.box[0], element.box[1])
     middle = (element.box[0] + element.box[1]) / 2
-    margin = max(2, int(MIN_PIECE * element.height))
-    best: tuple[float, list[Slice]] | None = None
+    found: list[tuple[float, list[np.ndarray]]] = []
     for shear in SHEARS:
         position = xs - (ys - middle) * shear
         low = float(position.min())
         profile = np.bincount((position - low).astype(int)).astype(float)
         profile = np.convolve(profile, np.ones(3) / 3, mode="same")
-        inner = np.arange(margin, len(profile) - margin)
-        if inner.size == 0:
+        cuts = _valleys(profile, gap)
+        if cuts:
+            depth = min(profile[c] for c in cuts) / float(profile[profile > 0].mean())
+            found.append((depth, [low + c + (rows - middle) * shear for c in cuts]))
+    straight = [cuts for _, cuts in sorted(found, key=lambda item: item[0])[:1]]
+    paths = _cut_paths(region, element, gap)
+    return ([paths] if paths else []) + straight
+
+
+def _cut_paths(region: _Region, element: _Element, gap: int) -> list[np.ndarray]:
+    """The cheapest top-to-bottom paths through the element (each row one step left, right
+    or straight down; crossing a clearly inked pixel costs INK_COST, a blank one 1): such a
+    path runs through gaps and crosses a stroke where it is thinnest, the way touching
+    digits are pulled apart. The cheapest paths (by where they end) at least ``gap`` apart
+    on average and leaving PIECE_INK of the ink on either side; x per row."""
+    y0, y1 = element.box[0] - region.top, element.box[1] - region.top
+    strong = region.strong[y0:y1]
+    cost = 1.0 + INK_COST * strong
+    height, width = cost.shape
+    total = np.empty_like(cost)
+    step = np.zeros((height, width), np.int8)  # -1, 0, +1: where the path came from
+    total[0] = cost[0]
+    for row in range(1, height):
+        above = total[row - 1]
+        left = np.concatenate([[np.inf], above[:-1]]) + DIAGONAL_COST
+        right = np.concatenate([above[1:], [np.inf]]) + DIAGONAL_COST
+        options = np.stack([left, above, right])
+        choice = options.argmin(axis=0)
+        total[row] = cost[row] + options[choice, np.arange(width)]
+        step[row] = choice - 1
+    # every column's cheapest path at once: trace them all back together
+    paths = np.empty((width, height), np.int64)
+    paths[:, -1] = np.arange(width)
+    for row in range(height - 1, 0, -1):
+        paths[:, row - 1] = paths[:, row] + step[row, paths[:, row]]
+    before = np.concatenate([np.zeros((height, 1)), np.cumsum(strong, axis=1)], axis=1)
+    left_ink = before[np.arange(height), paths].sum(axis=1)  # (width,) ink left of each
+    ink = float(strong.sum())
+    chosen: list[np.ndarray] = []
+    for end in np.argsort(total[-1], kind="stable"):
+        if min(left_ink[end], ink - left_ink[end]) < PIECE_INK * ink:
             continue
-        typical = float(profile[profile > 0].mean())
-        cuts: list[int] = []
-        for column in inner[np.argsort(profile[inner], kind="stable")]:
-            if len(cuts) == CUTS or profile[column] > CUT_DEPTH * typical:
+        if all(np.abs(paths[end] - other).mean() >= gap for other in chosen):
+            chosen.append(paths[end])
+            if len(chosen) == CUTS:
                 break
-            if all(abs(column - c) >= margin for c in cuts):
-                cuts.append(int(column))
-        if not cuts:
+    return [path.astype(float) + region.left for path in sorted(chosen, key=np.mean)]
+
+
+def _valleys(profile: np.ndarray, gap: int) -> list[int]:
+    """Up to CUTS positions (sorted) where a column profile dips between higher ground on
+    both sides: local minima at most CUT_DEPTH of the typical column, at least ``gap``
+    apart and with at least PIECE_INK of the ink on either side of each."""
+    total = profile.sum()
+    before = np.cumsum(profile)
+    typical = float(profile[profile > 0].mean())
+    found = []
+    for i in range(1, len(profile) - 1):
+        if not (profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]):
             continue
-        depth = min(profile[c] for c in cuts) / typical
-        if best is None or depth < best[0]:
-            edges = [low, *sorted(low + c for c in cuts), low + len(profile) + 1.0]
-            best = (depth, [Slice(shear, middle, a, b) for a, b in pairwise(edges)])
-    return best[1] if best is not None else []
+        if profile[i] > CUT_DEPTH * typical:
+            continue
+        if min(before[i], total - before[i]) < PIECE_INK * total:
+            continue
+        rise = min(profile[:i].max(), profile[i + 1 :].max()) - profile[i]
+        if rise >= 0.3 * typical:
+            found.append((rise, i))
+    chosen: list[int] = []
+    for _, i in sorted(found, reverse=True):
+        if len(chosen) == CUTS:
+            break
+        if all(abs(i - c) >= gap for c in chosen):
+            chosen.append(i)
+    return sorted(chosen)
 
 
-def _candidates(ink: Ink, line: list[_Element]) -> tuple[int, list[Candidate]]:
-    """The atoms of a line (whole elements, or slices of wide ones) and every candidate
-    digit over them: runs of slices of one element, single elements, neighbouring pairs."""
+def _plan(ink: Ink, line: list[_Element]) -> _Plan:
+    """Every candidate digit of a line: each element whole, the runs of up to three slices
+    of each of its slicings, and each pair of neighbouring elements close together."""
     candidates: list[Candidate] = []
-    atom = 0
-    previous: tuple[_Element, int] | None = None
-    for element in line:
+    ways: list[list[tuple[list[int], int]]] = []
+    pairs: dict[tuple[int, int], int] = {}
+    tallest = max(element.height for element in line)
+
+    def add(candidate: Candidate | None) -> list[int]:
+        if candidate is None:
+            return []
+        candidates.append(candidate)
+        return [len(candidates) - 1]
+
+    for index, element in enumerate(line):
         region = _Region.around(ink, element.marks, element.box, _margin(element.box))
-        slices = _cuts(region, element)
-        pieces = max(1, len(slices))
-        for first in range(pieces):
-            for last in range(first + 1, min(pieces, first + 3) + 1):
-                band = None if (first, last) == (0, pieces) else Slice(
-                    slices[first].shear, slices[first].middle, slices[first].low,
-                    slices[last - 1].high)
-                candidate = _candidate(region, element.marks, (atom + first, atom + last), band)
-                if candidate is not None:
-                    candidates.append(candidate)
-        if previous is not None and pieces == 1 and previous[1] == 1:
-            before = previous[0]
-            if element.box[2] - before.box[3] <= PAIR_GAP * max(element.height, before.height):
-                box = [min(before.box[0], element.box[0]), max(before.box[1], element.box[1]),
-                       before.box[2], max(before.box[3], element.box[3])]
-                marks = before.marks + element.marks
-                pair = _candidate(_Region.around(ink, marks, box, _margin(box)), marks,
-                                  (atom - 1, atom + 1), None)
-                if pair is not None:
-                    pair.elements = 2
-                    candidates.append(pair)
-        previous = (element, pieces)
-        atom += pieces
-    return atom, candidates
+        whole = _candidate(region, element.marks, (0, 1), None)
+        if whole is not None and element.height < FRAGMENT * tallest:
+            whole.cost = FRAGMENT_COST
+        element_ways = [(add(whole), 0)] if whole is not None else []
+        for cuts in _slicings(region, element):
+            rows = element.box[1] - element.box[0]
+            bounds = [np.full(rows, -np.inf), *cuts, np.full(rows, np.inf)]
+            slices = len(bounds) - 1
+            runs = [(first, last) for first in range(slices)
+                    for last in range(first + 1, min(slices, first + 3) + 1)
+                    if (first, last) != (0, slices)]
+            way = [i for first, last in runs for i in add(_candidate(
+                region, element.marks, (first, last),
+                Slice(element.box[0], bounds[first], bounds[last])))]
+            element_ways.append((way, slices))
+        ways.append(element_ways or [([], 0)])
+        if index and element.box[2] - line[index - 1].box[3] <= PAIR_GAP * max(
+                element.height, line[index - 1].height):
+            before = line[index - 1]
+            box = [min(before.box[0], element.box[0]), max(before.box[1], element.box[1]),
+                   before.box[2], max(before.box[3], element.box[3])]
+            marks = before.marks + element.marks
+            pair = _candidate(_Region.around(ink, marks, box, _margin(box)), marks, (0, 1), None)
+            if pair is not None:
+                pair.elements = 2
+                pair.cost = PAIR_COST * min(before.height, element.height) / max(
+                    before.height, element.height)
+                pairs[(index - 1, index)] = add(pair)[0]
+    return _Plan(candidates, ways, pairs)
 
 
 def _candidate(region: _Region, marks: list[int], atoms: tuple[int, int],
