@@ -8,7 +8,6 @@ environment are respected.
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 THREAD_VARIABLES = (
@@ -19,12 +18,6 @@ THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-_GETTERS = (
-    "scipy_openblas_get_num_threads64_",
-    "scipy_openblas_get_num_threads",
-    "openblas_get_num_threads64_",
-    "openblas_get_num_threads",
-)
 
 
 def pin_blas_threads(threads: int = 1) -> None:
@@ -33,20 +26,9 @@ def pin_blas_threads(threads: int = 1) -> None:
 
 
 def openblas_threads() -> int | None:
-    """The thread count the loaded OpenBLAS reports, or None when it cannot be asked."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _GETTERS:
-            getter = getattr(library, name, None)
-            if getter is not None:
-                getter.restype = ctypes.c_int
-                return int(getter())
-    return None
+    """The thread count the loaded OpenBLAS reports, or None when it cannot be asked (the
+    engine's own reader: :func:`model.blas_threads.get_threads`). Imports NumPy: call it
+    after :func:`pin_blas_threads`."""
+    from model.blas_threads import get_threads
+
+    return get_threads()

@@ -31,14 +31,17 @@ class Prediction:
     """What the network says about one 28x28 image.
 
     probabilities (10,) float64: the probability of each digit; with a network that has a
-    "not a digit" output they sum to 1 - ``not_digit``. ``rejected``: ``not_digit`` is above
-    the model's calibrated threshold (the mark is not a digit). digit and confidence: the
-    most probable digit and its probability (the best guess, even when rejected).
+    "not a digit" output they sum to 1 - ``not_digit``, the probability that the mark is
+    not one digit. ``several``: of that, the probability that it is several digits squeezed
+    together (None for a network without that output). ``rejected``: ``not_digit`` is above
+    the model's calibrated threshold. digit and confidence: the most probable digit and its
+    probability (the best guess, even when rejected).
     """
 
     probabilities: np.ndarray
     not_digit: float = 0.0
     rejected: bool = False
+    several: float | None = None
 
     @property
     def digit(self) -> int:
@@ -110,8 +113,11 @@ class Predictor:
             ).astype(np.float64)
         if self.classes <= DIGITS:
             return [Prediction(row) for row in proba]
-        return [Prediction(row[:DIGITS], float(row[DIGITS]), bool(row[DIGITS] > self.reject_above))
-                for row in proba]
+        not_one = proba[:, DIGITS:].sum(axis=1)
+        several = proba[:, DIGITS + 1] if self.classes > DIGITS + 1 else [None] * len(proba)
+        return [Prediction(row[:DIGITS], float(rest), bool(rest > self.reject_above),
+                           None if more is None else float(more))
+                for row, rest, more in zip(proba, not_one, several, strict=True)]
 
     def explain(self, image: np.ndarray, target: int) -> Explanation:
         """Why the network reads ``image`` (28, 28) as ``target``: integrated gradients

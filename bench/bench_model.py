@@ -292,7 +292,7 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
 
     singles = [x[i : i + 1].copy() for i in range(min(64, len(x)))]
     lat = {"warmup": cfg["latency_warmup"], "calls": cfg["latency_calls"]}
-    ours = measure.time_latency(measure.eval_forward(fresh()), singles, **lat)
+    ours = measure.time_latency(measure.eval_forward(fresh(), args.threads), singles, **lat)
     theirs = None
     if use_torch:
         t_singles = [tx for tx, _ in tref.to_torch([(s, s) for s in singles])]
@@ -310,7 +310,8 @@ def bench_preset(name, args, cfg, measure, tref, data) -> dict[str, Any]:
         )
     if any(kind.startswith("batchnorm") for kind in (s["type"] for s in spec)):
         # What the server runs: batch norm folded into the convs (model.fuse).
-        folded = measure.time_latency(measure.eval_forward(fold_batchnorm(fresh())), singles, **lat)
+        folded_forward = measure.eval_forward(fold_batchnorm(fresh()), args.threads)
+        folded = measure.time_latency(folded_forward, singles, **lat)
         out["ours"]["latency_folded"] = folded
         ratio = theirs and theirs["median_ms"] / folded["median_ms"]
         out["ratio"]["latency_folded_median_ms"] = ratio

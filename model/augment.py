@@ -8,7 +8,10 @@ rate that keeps most of every batch close to MNIST:
   one inverse-mapped bilinear warp;
 - the pen: stroke thickening (one or two 3x3 grey dilations, in part) or thinning;
 - the scan: low resolution (area-downsampled to 7-16 px and back, blocky or smooth) and
-  blur (Gaussian), both as small matrix products.
+  blur (Gaussian), both as small matrix products;
+- the neighbours: a sliver of another digit of the batch touching the left or right edge of
+  the ink, as when touching digits are cut apart a little off the join (the label stays
+  the digit's own).
 
 Every image keeps the MNIST framing the server's preprocessing produces: digit roughly
 centred in 28x28, its box about 20 px.
@@ -42,6 +45,8 @@ class AugmentConfig:
     blocky_prob: float = 0.35  # of low-resolution images: upscaled by nearest neighbour
     blur_prob: float = 0.12
     blur_sigma_px: tuple[float, float] = (0.5, 1.1)
+    sliver_prob: float = 0.08
+    sliver_share: tuple[float, float] = (0.12, 0.3)  # of the neighbour's ink width
 
 
 def random_affine_matrices(n: int, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -206,6 +211,32 @@ def blur(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np
     return rows @ images @ cols.transpose(0, 2, 1)
 
 
+def neighbour_slivers(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig):
+    """Give a random subset a sliver (a few columns from one side) of another image of the
+    batch, touching or slightly overlapping its ink on the opposite side. (N, H, W) -> same."""
+    n, width = len(images), images.shape[2]
+    out = images.copy()
+    for i in np.flatnonzero(rng.random(n) < cfg.sliver_prob):
+        donor = images[(i + 1 + int(rng.integers(max(1, n - 1)))) % n]
+        donor_cols = np.flatnonzero(donor.max(axis=0) > 0.2)
+        own_cols = np.flatnonzero(out[i].max(axis=0) > 0.2)
+        if donor_cols.size < 6 or own_cols.size == 0:
+            continue
+        k = max(2, int(rng.uniform(*cfg.sliver_share) * donor_cols.size))
+        overlap = int(rng.integers(0, 3))
+        if rng.random() < 0.5:  # the neighbour's left edge, at the right of the digit
+            piece = donor[:, donor_cols[0] : donor_cols[0] + k]
+            start = own_cols[-1] + 1 - overlap
+        else:  # the neighbour's right edge, at the left of the digit
+            piece = donor[:, donor_cols[-1] + 1 - k : donor_cols[-1] + 1]
+            start = own_cols[0] - k + overlap
+        piece = np.roll(piece, int(rng.integers(-2, 3)), axis=0)
+        lo, hi = max(0, start), min(width, start + piece.shape[1])
+        if hi > lo:
+            np.maximum(out[i, :, lo:hi], piece[:, lo - start : hi - start], out=out[i, :, lo:hi])
+    return out
+
+
 def augment_batch(
     images: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig | None = None
 ) -> np.ndarray:
@@ -218,6 +249,7 @@ def augment_batch(
         displacement[elastic] = elastic_displacements(int(elastic.sum()), images.shape[1:], rng,
                                                       cfg)
     out = warp(images, random_affine_matrices(n, rng, cfg), displacement)
+    out = neighbour_slivers(out, rng, cfg)
     out = change_thickness(out, rng, cfg)
     for transform, rate in ((low_resolution, cfg.lowres_prob), (blur, cfg.blur_prob)):
         chosen = rng.random(n) < rate

@@ -107,11 +107,6 @@ def batch_first(a: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
     return a.reshape(a.shape[0], n, h, w).transpose(1, 0, 2, 3)
 
 
-def is_channel_major(a: np.ndarray) -> bool:
-    """True when (N, C, H, W) ``a`` is a view of contiguous (C, N, H, W) memory."""
-    return a.transpose(1, 0, 2, 3).flags.c_contiguous
-
-
 # flat-grid convolution (stride 1) --------------------------------------------------------
 def grid_rows(
     x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int

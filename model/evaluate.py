@@ -89,7 +89,7 @@ def evaluate(loaded: LoadedParams, images: np.ndarray, labels: np.ndarray) -> di
     }
     threshold = loaded.calibration.get("not_a_digit_threshold")
     if logits.shape[1] > DIGITS and threshold is not None:
-        rejected = probs[:, DIGITS] > threshold
+        rejected = probs[:, DIGITS:].sum(axis=1) > threshold  # not one digit
         results["not_a_digit"] = {
             "threshold": threshold,
             "test_digits_rejected": int(rejected.sum()),

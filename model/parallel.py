@@ -17,7 +17,8 @@ for inference. The maths is that of one step on the whole batch:
 
 Results are bit-for-bit reproducible for a fixed seed and thread count. A different count
 changes the order of float32 sums (relative differences ~1e-6, see tests/test_parallel.py).
-With ``threads == 1`` the step is exactly ``Sequential.forward``/``backward`` as before.
+With one shard (``threads == 1``, or a batch too small to share, see
+:meth:`DataParallel.shard_count`) the step is exactly ``Sequential.forward``/``backward``.
 """
 
 from __future__ import annotations
@@ -26,15 +27,35 @@ import copy
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
 from model.blas_threads import blas_threads
-from model.layers import Layer
+from model.layers import Conv2D, Dense, Layer
 from model.losses import softmax_cross_entropy
 from model.network import Sequential
 from model.optim import Optimizer
 from model.shards import Shard, ShardGroup, split_rows
+
+#: Least multiply-adds (forward pass) one shard must carry for another thread to pay off.
+#: Measured: the seed net at batch 32 (two shards of 14 M) was slower on two threads than
+#: on one, Python's per-call overhead (under the GIL) being as long as the work; at batch
+#: 128 (two of 55 M), and the default net at batch 32 (two of 130 M), two threads win.
+MIN_SHARD_MULTIPLY_ADDS = 32e6
+
+
+def multiply_adds(network: Sequential) -> int:
+    """Multiply-adds of one example's forward pass through the convs and dense layers."""
+    total, shape = 0, network.input_shape
+    for layer in network.layers:
+        out = layer.output_shape(shape)
+        if isinstance(layer, Conv2D):
+            total += int(np.prod(out)) * shape[0] * layer.kernel * layer.kernel
+        elif isinstance(layer, Dense):
+            total += layer.in_features * layer.units
+        shape = out
+    return total
 
 
 def available_cpus() -> int:
@@ -56,14 +77,24 @@ class DataParallel:
     """Training steps of ``network`` on ``threads`` threads (default: every available CPU).
 
     ``network`` is trained in place: after :meth:`gradients_of` its layers' ``grads`` hold
-    the whole batch's gradients, exactly where ``Sequential.backward`` puts them.
+    the whole batch's gradients, exactly where ``Sequential.backward`` puts them. A batch
+    gets as many shards as threads, but fewer when a shard would carry less than
+    ``min_shard_work`` multiply-adds (one shard: the plain single-threaded step). The count
+    depends only on the batch size and the network, so results stay reproducible.
     """
 
-    def __init__(self, network: Sequential, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        network: Sequential,
+        threads: int | None = None,
+        min_shard_work: float = MIN_SHARD_MULTIPLY_ADDS,
+    ) -> None:
         self.network = network
         self.threads = available_cpus() if threads is None else threads
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1: {self.threads}")
+        self.min_shard_work = min_shard_work
+        self._work_per_example = multiply_adds(network)
         self._pool: ThreadPoolExecutor | None = None
         self._workers = 0
 
@@ -80,9 +111,10 @@ class DataParallel:
 
     def gradients_of(self, x: np.ndarray, y: np.ndarray, label_smoothing: float = 0.0) -> float:
         """Forward and backward in training mode: fills the layers' ``grads``; returns the loss."""
-        shards = min(self.threads, len(x))
+        shards = self.shard_count(len(x))
         if shards <= 1:
-            return self._whole_batch(x, y, label_smoothing)
+            with self._blas_for_one_shard():
+                return self._whole_batch(x, y, label_smoothing)
         group = ShardGroup(shards)
         layers = self.network.layers
         nets = [
@@ -129,15 +161,29 @@ class DataParallel:
         No shard needs another's rows at inference, so this is exactly
         ``network.logits(x)`` computed piecewise (one BLAS thread per shard).
         """
-        shards = min(self.threads, len(x))
+        shards = self.shard_count(len(x))
         if shards <= 1:
-            return self.network.logits(x)
+            with self._blas_for_one_shard():
+                return self.network.logits(x)
         parts = split_rows(len(x), shards)
         with blas_threads(1):
             pool = self._executor(shards - 1)
             others = [pool.submit(self.network.logits, x[rows]) for rows in parts[1:]]
             first = self.network.logits(x[parts[0]])
             return np.concatenate([first, *(future.result() for future in others)])
+
+    def shard_count(self, batch: int) -> int:
+        """Shards for a batch of ``batch`` examples: up to one per thread, each carrying at
+        least ``min_shard_work`` multiply-adds."""
+        worth = int(batch * self._work_per_example // max(self.min_shard_work, 1))
+        return max(1, min(self.threads, batch, worth))
+
+    def _blas_for_one_shard(self) -> AbstractContextManager[None]:
+        """BLAS threads for a batch too small to shard: one when several threads were asked
+        for (its products are too small to split, and OpenBLAS's threads spin and collapse
+        when another process holds a core); untouched with ``threads == 1``, the caller's
+        choice."""
+        return blas_threads(1) if self.threads > 1 else nullcontext()
 
     def _whole_batch(self, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> float:
         was_training = self.network.training

@@ -59,7 +59,8 @@ class TrainConfig:
     threads: int | None = None
     augment: bool = True
     val_size: int = 5000
-    negatives: float = 0.12
+    negatives: float = 0.1
+    several: float = 0.06
     extra_data: list[str] = field(default_factory=list)
     extra_repeat: int = 4
     init: str | None = None
@@ -142,15 +143,16 @@ def train_epoch(trainer: DataParallel, optimizer: Optimizer, schedule: Schedule,
 
 def calibrate(network: Sequential, val: Split) -> dict[str, float]:
     """A temperature fitted on the validation split and, for a network with a "not a digit"
-    output, the probability of it above which a mark is called not a digit: the smallest
-    that calls at most DIGITS_REJECTED of the validation digits so, and at least one half."""
+    output (and "several digits"), the probability of those above which a mark is not read
+    as one digit: the smallest that refuses at most DIGITS_REJECTED of the validation
+    digits, and at least one half."""
     x = to_network_input(val.images, MNIST_NORMALIZATION)
     network.eval()
     logits = np.concatenate([network.forward(x[i : i + 500]) for i in range(0, len(x), 500)])
     temperature = fit_temperature(logits, val.labels)
     calibration = {"temperature": temperature}
     if logits.shape[1] > NOT_A_DIGIT:
-        not_digit = softmax(logits / np.float32(temperature))[:, NOT_A_DIGIT]
+        not_digit = softmax(logits / np.float32(temperature))[:, NOT_A_DIGIT:].sum(axis=1)
         digits = not_digit[val.labels < NOT_A_DIGIT]
         calibration["not_a_digit_threshold"] = float(max(
             0.5, np.quantile(digits, 1.0 - DIGITS_REJECTED) if digits.size else 0.5))
@@ -166,7 +168,8 @@ def train(cfg: TrainConfig, command: str = "", show_progress: bool = True) -> Tr
         network.load_state(start.parameters(), start.buffers())
     data, val = training_splits(
         classes=network.output_shape[0], val_size=cfg.val_size, seed=cfg.seed, limit=cfg.limit,
-        data_dir=cfg.data_dir, negatives=cfg.negatives, extra=cfg.extra_data,
+        data_dir=cfg.data_dir, negatives=cfg.negatives, several=cfg.several,
+        extra=cfg.extra_data,
         extra_repeat=cfg.extra_repeat,
     )
     x_val = to_network_input(val.images, MNIST_NORMALIZATION)
@@ -272,6 +275,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--negatives", type=float, default=d.negatives,
                    help="drawn non-digits (class 10) per MNIST training image, for presets "
                         "with a 'not a digit' output")
+    p.add_argument("--several", type=float, default=d.several,
+                   help="squeezed groups of two or three digits (class 11: several digits) per "
+                        "MNIST training image, for presets with that output")
     p.add_argument("--extra-data", action="append", default=[], metavar="NPZ",
                    help="more examples (arrays 'images' (N, 28, 28), 'labels' (N,), 10 = not "
                         "a digit), e.g. from 'python -m model.feedback export'; repeatable")
@@ -288,8 +294,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.lr <= 0:
         p.error("epochs, batch size and learning rate must be positive")
-    if args.negatives < 0 or args.extra_repeat < 1:
-        p.error("--negatives must be >= 0 and --extra-repeat >= 1")
+    if args.negatives < 0 or args.several < 0 or args.extra_repeat < 1:
+        p.error("--negatives and --several must be >= 0 and --extra-repeat >= 1")
     return TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
 
 

@@ -2,10 +2,13 @@
 
 - MNIST: a seeded shuffle of the 60,000 training images, the last ``val_size`` held out.
 - Not a digit (class 10, for networks with an eleventh output): stroke-drawn letters,
-  symbols and doodles (:mod:`model.negatives`), and two training digits squeezed into one
-  image side by side (so that two touching digits do not read as one: the number reader
-  then prefers to cut them), ``negatives`` of them per MNIST training image, and a
-  separate validation set drawn from another seed (and validation digits).
+  symbols and doodles (:mod:`model.negatives`), ``negatives`` of them per MNIST training
+  image, and a separate validation set drawn from another seed.
+- Several digits (class 11, for networks with a twelfth output): two or three training
+  digits squeezed into one image side by side, touching or overlapping, so that touching
+  digits read as "cut me" rather than as one digit or a scribble: the number reader
+  weighs cutting an element by this class. ``several`` of them per MNIST training image
+  (for an eleven-output network they count as not a digit).
 - Extra data (``.npz`` files of ``images`` (N, 28, 28) and ``labels`` (N,), e.g. the
   corrections users gave): a tenth held out for validation, the rest repeated
   ``extra_repeat`` times in every epoch so that a few hundred corrections count.
@@ -27,8 +30,7 @@ from model.mnist import load_mnist
 from model.negatives import negative_images
 
 NOT_A_DIGIT = 10
-#: Of the "not a digit" examples, the share that are two digits squeezed into one image.
-PAIR_SHARE = 0.3
+SEVERAL_DIGITS = 11
 
 
 @dataclass
@@ -78,25 +80,28 @@ def shrunk(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return area_matrix(height, image.shape[0]) @ image @ area_matrix(width, image.shape[1]).T
 
 
-def digit_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` images (count, 28, 28) float32 of two random digits from ``images``
-    (N, 28, 28) side by side (a gap of -3 to 3 px: overlapping, touching or apart), the
-    pair framed as MNIST frames one digit: longer side 20 px, centre of mass at the centre."""
+def squeezed_digits(images: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` images (count, 28, 28) float32 of two (or, a fifth of the time, three)
+    random digits from ``images`` (N, 28, 28) side by side, each gap -3 to 2 px (overlapping
+    or touching), framed as MNIST frames one digit: longer side 20 px, centre of mass at the
+    centre."""
     out = np.zeros((count, 28, 28), np.float32)
+    scale_of = 255.0 if images.dtype == np.uint8 else 1.0
     for i in range(count):
-        left, right = (tight(np.asarray(images[j], np.float32) / (255.0 if images.dtype ==
-                                                                  np.uint8 else 1.0))
-                       for j in rng.integers(0, len(images), 2))
+        parts = [tight(np.asarray(images[j], np.float32) / scale_of)
+                 for j in rng.integers(0, len(images), 3 if rng.random() < 0.2 else 2)]
         height = int(rng.integers(17, 21))
         parts = [shrunk(part, height, max(1, round(part.shape[1] * height / part.shape[0])))
-                 for part in (left, right)]
-        gap = int(rng.integers(-3, 4))
-        width = parts[0].shape[1] + gap + parts[1].shape[1]
-        canvas = np.zeros((height, max(width, parts[0].shape[1])), np.float32)
-        canvas[:, : parts[0].shape[1]] = parts[0]
-        start = parts[0].shape[1] + gap
-        np.maximum(canvas[:, start : start + parts[1].shape[1]], parts[1],
-                   out=canvas[:, start : start + parts[1].shape[1]])
+                 for part in parts]
+        gaps = rng.integers(-3, 3, len(parts) - 1)
+        width = sum(p.shape[1] for p in parts) + int(gaps.sum())
+        canvas = np.zeros((height, max(width, max(p.shape[1] for p in parts))), np.float32)
+        start = 0
+        for part, gap in zip(parts, [0, *gaps], strict=True):
+            start = max(0, start + int(gap))
+            window = canvas[:, start : start + part.shape[1]]
+            np.maximum(window, part[:, : window.shape[1]], out=window)
+            start += part.shape[1]
         scale = 20.0 / max(canvas.shape)
         framed = shrunk(canvas, max(1, round(canvas.shape[0] * scale)),
                         max(1, round(canvas.shape[1] * scale)))
@@ -125,8 +130,9 @@ def load_extra(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
             x, y = np.asarray(data["images"]), np.asarray(data["labels"]).astype(np.int64)
         if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
             raise ValueError(f"{path}: expected images (N, 28, 28) and labels (N,)")
-        if y.size and (y.min() < 0 or y.max() > NOT_A_DIGIT):
-            raise ValueError(f"{path}: labels must be digits 0-9 or {NOT_A_DIGIT} (not a digit)")
+        if y.size and (y.min() < 0 or y.max() > SEVERAL_DIGITS):
+            raise ValueError(f"{path}: labels must be digits 0-9, {NOT_A_DIGIT} (not a digit) "
+                             f"or {SEVERAL_DIGITS} (several digits)")
         images.append(x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32))
         labels.append(y)
     return np.concatenate(images), np.concatenate(labels)
@@ -134,7 +140,7 @@ def load_extra(paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def training_splits(
     *, classes: int, val_size: int, seed: int, limit: int | None, data_dir: str | None,
-    negatives: float, extra: list[str], extra_repeat: int,
+    negatives: float, several: float, extra: list[str], extra_repeat: int,
 ) -> tuple[Split, Split]:
     """The training and validation splits (see the module docstring)."""
     data = load_mnist(data_dir)
@@ -143,19 +149,20 @@ def training_splits(
     )
     train = {"mnist": (x_train, y_train)}
     val = {"mnist": (x_val, y_val)}
-    if classes > NOT_A_DIGIT and negatives > 0:
-        for name, pool, share, key in (("negatives", x_train, negatives, 10),
-                                       ("negatives", x_val, negatives, 11)):
-            count = max(2, round(share * len(pool)))
-            rng = np.random.default_rng([seed, key])
-            pairs = round(PAIR_SHARE * count)
-            images = np.concatenate([negative_images(count - pairs, rng),
-                                     digit_pairs(pool, pairs, rng)])
-            (train if key == 10 else val)[name] = (images, np.full(count, NOT_A_DIGIT))
+    for part, pool, key in ((train, x_train, 10), (val, x_val, 11)):
+        if classes > NOT_A_DIGIT and negatives > 0:
+            count = max(2, round(negatives * len(pool)))
+            part["negatives"] = (negative_images(count, np.random.default_rng([seed, key])),
+                                 np.full(count, NOT_A_DIGIT))
+        if classes > NOT_A_DIGIT and several > 0:
+            count = max(2, round(several * len(pool)))
+            label = SEVERAL_DIGITS if classes > SEVERAL_DIGITS else NOT_A_DIGIT
+            part["several"] = (squeezed_digits(pool, count, np.random.default_rng([seed, key, 1])),
+                               np.full(count, label))
     if extra:
         x_extra, y_extra = load_extra(extra)
         if y_extra.max(initial=0) >= classes:
-            raise ValueError(f"extra data holds class {NOT_A_DIGIT} but the network has "
+            raise ValueError(f"extra data holds class {int(y_extra.max())} but the network has "
                              f"{classes} outputs")
         order = np.random.default_rng([seed, 12]).permutation(len(y_extra))
         cut = len(order) // 10

@@ -10,7 +10,7 @@ import pytest
 from model.blas_threads import blas_threads, get_threads
 from model.network import Sequential
 from model.optim import make_optimizer
-from model.parallel import DataParallel
+from model.parallel import DataParallel, multiply_adds
 from model.presets import build_preset
 from model.shards import Shard, ShardGroup, split_rows
 
@@ -36,7 +36,8 @@ def test_shards_give_the_whole_batch_gradients(name, threads, n):
     x, y = batch(n)
     whole, sharded = build_preset(name), build_preset(name)
     loss = DataParallel(whole, 1).gradients_of(x, y, label_smoothing=0.05)
-    loss_sharded = DataParallel(sharded, threads).gradients_of(x, y, label_smoothing=0.05)
+    trainer = DataParallel(sharded, threads, min_shard_work=0)
+    loss_sharded = trainer.gradients_of(x, y, label_smoothing=0.05)
     assert loss_sharded == pytest.approx(loss, rel=1e-5)
     expected, got = whole.gradients(), sharded.gradients()
     assert set(got) == set(expected) == set(whole.parameters())
@@ -58,7 +59,7 @@ def test_dropout_mask_is_drawn_for_the_whole_batch():
     x, y = batch(16, seed=3)
     whole, sharded = build_preset("default", seed=5), build_preset("default", seed=5)
     DataParallel(whole, 1).gradients_of(x, y)
-    DataParallel(sharded, 2).gradients_of(x, y)
+    DataParallel(sharded, 2, min_shard_work=0).gradients_of(x, y)
     dense = "13.W"  # the dense layer before dropout: its gradient sees the mask
     np.testing.assert_allclose(sharded.gradients()[dense], whole.gradients()[dense], atol=1e-5)
     dropout = next(layer for layer in whole.layers if layer.type_name == "dropout")
@@ -70,7 +71,7 @@ def test_fixed_thread_count_is_bit_for_bit_reproducible():
     def train(threads: int) -> dict[str, np.ndarray]:
         net = build_preset("default", seed=2).train()
         optimizer = make_optimizer("nesterov", net.parameters(), 0.05)
-        trainer = DataParallel(net, threads)
+        trainer = DataParallel(net, threads, min_shard_work=0)
         for step in range(3):
             trainer.step(*batch(24, seed=step), optimizer, label_smoothing=0.05)
         trainer.close()
@@ -86,7 +87,7 @@ def test_a_failing_shard_raises_instead_of_hanging():
     x, y = batch(8)
     y[6] = 99  # only the second shard meets the bad label
     with pytest.raises(IndexError):
-        DataParallel(net, 2).gradients_of(x, y)
+        DataParallel(net, 2, min_shard_work=0).gradients_of(x, y)
 
 
 def test_step_updates_parameters_and_restores_blas_threads():
@@ -94,11 +95,22 @@ def test_step_updates_parameters_and_restores_blas_threads():
     before = {k: v.copy() for k, v in net.parameters().items()}
     optimizer = make_optimizer("momentum", net.parameters(), 0.01)
     threads = get_threads()
-    with DataParallel(net, 2) as trainer:
+    with DataParallel(net, 2, min_shard_work=0) as trainer:
         loss = trainer.step(*batch(8), optimizer)
     assert np.isfinite(loss)
     assert get_threads() == threads
     assert any(not np.array_equal(v, before[k]) for k, v in net.parameters().items())
+
+
+def test_shard_count_follows_threads_batch_and_work_per_shard():
+    seed, default = build_preset("seed"), build_preset("default")
+    assert multiply_adds(seed) == 8 * 24 * 24 * 25 + 8 * 20 * 20 * 200 + 800 * 128 + 128 * 10
+    assert DataParallel(seed, 2).shard_count(32) == 1  # 14 M multiply-adds a shard: too few
+    assert DataParallel(seed, 2).shard_count(128) == 2
+    assert DataParallel(default, 2).shard_count(16) == 2
+    assert DataParallel(default, 3, min_shard_work=0).shard_count(2) == 2  # one per example at most
+    assert DataParallel(seed, 4, min_shard_work=0).shard_count(3) == 3
+    assert DataParallel(default, 1).shard_count(256) == 1
 
 
 def test_blas_threads_context_sets_and_restores():
@@ -136,6 +148,6 @@ def test_sharded_inference_equals_the_whole_batch(threads):
     net = build_preset("default", seed=4)
     x, _ = batch(11, seed=4)
     expected = net.eval().forward(x)
-    with DataParallel(net, threads) as parallel:
+    with DataParallel(net, threads, min_shard_work=0) as parallel:
         np.testing.assert_allclose(parallel.logits(x), expected, rtol=1e-5, atol=1e-5)
     assert not net.training  # the network's mode is left alone

@@ -75,13 +75,15 @@ WIDTH_COST = 1.0
 
 class Reading(Protocol):
     """What the network says of a candidate: ``probabilities`` (10,) of the digits,
-    ``not_digit`` the probability that it is not a digit, ``rejected`` whether that is high
-    enough to say so, and ``digit``, ``confidence`` the most likely digit and its
+    ``not_digit`` the probability that it is not one digit (``several`` of it: that it is
+    several digits squeezed together, when the network knows), ``rejected`` whether that is
+    high enough to say so, and ``digit``, ``confidence`` the most likely digit and its
     probability (e.g. :class:`app.predictor.Prediction`)."""
 
     probabilities: np.ndarray
     not_digit: float
     rejected: bool
+    several: float | None  # of not_digit: several digits squeezed together (None: unknown)
 
     @property
     def digit(self) -> int: ...
@@ -177,8 +179,9 @@ def segment(ink: Ink, classify: Classify) -> list[list[tuple[Candidate, Reading]
     scores = [_score(c, r) for c, r in zip(everything, readings, strict=True)]
     chosen, start = [], 0
     for plan in plans:
-        indices = [start + i for i in plan.read(scores[start : start + len(plan.candidates)])]
-        start += len(plan.candidates)
+        end = start + len(plan.candidates)
+        indices = [start + i for i in plan.read(scores[start:end], readings[start:end])]
+        start = end
         chosen.append([(everything[i], readings[i]) for i in indices])
     found = sum(len(line) for line in chosen)
     if found > MAX_DIGITS:
@@ -198,11 +201,25 @@ class _Plan:
     ways: list[list[tuple[list[int], int]]]
     pairs: dict[tuple[int, int], int]
 
-    def read(self, scores: list[float]) -> list[int]:
+    def read(self, scores: list[float], readings: list[Reading]) -> list[int]:
         """The best candidates (indices into ``candidates``), left to right: for each
-        element its best way alone, then a dynamic programme over elements with pairs."""
-        alone = [max(((_cover_score(self.candidates, way, slices, scores)) for way, slices in
-                      ways), key=lambda option: option[0]) for ways in self.ways]
+        element its best way alone, then a dynamic programme over elements with pairs.
+
+        Cutting an element into k pieces is weighed by the network's own view of the whole
+        element: the log-probability that it is several digits squeezed together, when the
+        network has that output; otherwise CUT_COST per cut."""
+        alone = []
+        for ways in self.ways:
+            whole = next((way[0] for way, slices in ways if slices == 0 and way), None)
+            several = readings[whole].several if whole is not None else None
+            options = []
+            for way, slices in ways:
+                score, chosen = _cover_score(self.candidates, way, slices, scores)
+                if len(chosen) > 1:
+                    score += (math.log(max(several, 1e-12)) if several is not None
+                              else CUT_COST * (len(chosen) - 1))
+                options.append((score, chosen))
+            alone.append(max(options, key=lambda option: option[0]))
         count = len(alone)
         best = [0.0] + [-math.inf] * count
         back: list[list[int]] = [[] for _ in range(count + 1)]
@@ -235,9 +252,8 @@ def _score(candidate: Candidate, reading: Reading) -> float:
     docstring."""
     score = math.log(max(float(reading.probabilities.max()), 1e-12)) + candidate.cost
     if candidate.band is None and candidate.elements == 1:
-        score = max(score, math.log(max(reading.not_digit, 1e-12)) + NOT_A_DIGIT_COST)
-    if candidate.band is not None:
-        score += CUT_COST
+        scribble = reading.not_digit - (reading.several or 0.0)
+        score = max(score, math.log(max(scribble, 1e-12)) + NOT_A_DIGIT_COST)
     y0, y1, x0, x1 = candidate.box
     return score - WIDTH_COST * max(0.0, (x1 - x0) / (y1 - y0) - TOO_WIDE)
 
