@@ -187,3 +187,7 @@ def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
 def focused_id(page) -> str:
     """The focused element's id, or its tag name when it has none ("BODY": focus was lost)."""
     return page.evaluate("document.activeElement.id || document.activeElement.tagName")
+
+
+# Note for page.wait_for_function: pass a function ("() => ..."), never a bare expression.
+# Playwright polls an expression with eval, which the page's Content-Security-Policy refuses.

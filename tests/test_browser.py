@@ -138,7 +138,7 @@ def test_touch_drawing_reads_the_digit_without_scrolling(touch_page) -> None:
             'pointerdown', (e) => window.pointerTypes.push(e.pointerType));
     }""")
     page.evaluate("window.scrollTo(0, 60)")
-    page.wait_for_function("window.scrollY === 60")
+    page.wait_for_function("() => window.scrollY === 60")
     assert page.evaluate("document.documentElement.scrollHeight > innerHeight")
     draw_with_touch(page, DIGIT_PATHS[7])
     assert page.evaluate("window.pointerTypes") == ["touch"]

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.browser
 def reads(page, digit: str) -> None:
     wait_settled(page)
     page.wait_for_function(
-        f"document.getElementById('digit').textContent.trim() === '{digit}'"
+        f"() => document.getElementById('digit').textContent.trim() === '{digit}'"
         " && document.getElementById('results').dataset.settled === 'true'")
 
 

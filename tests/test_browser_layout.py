@@ -114,7 +114,7 @@ def test_screenshots(browser, base_url, name: str, options: dict, what: str) -> 
             draw_with_mouse(page, strokes)
         wait_settled(page)
         page.wait_for_selector("#feature-maps[data-state='ready']")
-        page.wait_for_function("document.getElementById('input-preview').complete")
+        page.wait_for_function("() => document.getElementById('input-preview').complete")
         assert page.inner_text("#digit") == ("2026" if what == "number" else "3")
         overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
         assert overflow <= 0, f"the page is {overflow}px wider than the {name} screen"

@@ -70,8 +70,7 @@ def test_compare_networks(page) -> None:
     wait_settled(page)
     assert shown_digit(page) == "7"
     page.wait_for_selector("#model-info[data-state='ready'] .model-summary:has-text('seed')")
-    # A function, not an expression: Playwright evaluates an expression that holds "=>"
-    # with eval, which the page's CSP (rightly) refuses.
+    # A function, not an expression (see tests/browser_env.py).
     page.wait_for_function(
         "() => [...document.querySelectorAll('#compare-list .compare-item')]"
         ".map((e) => e.dataset.model).join() === 'seed,default'")

@@ -122,7 +122,7 @@ def test_live_reading_of_a_number_while_drawing(page) -> None:
         page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
         page.wait_for_timeout(30)
     page.wait_for_function(
-        "document.getElementById('results').dataset.settled === 'false'"
+        "() => document.getElementById('results').dataset.settled === 'false'"
         " && document.getElementById('digit').textContent.startsWith('202')"
         " && document.getElementById('digit').textContent.length === 4")
     for x, y in last[len(last) // 2:]:
