@@ -49,6 +49,7 @@ lint: $(BIN)/.dev
 train: $(BIN)/.dev
 	$(BIN)/python -m model.train --output params/default.pkl
 	$(BIN)/python -m model.evaluate params/default.pkl
+	$(BIN)/python scripts/make_examples.py
 
 ## The seed article's network, trained for 2 epochs as the article did
 train-seed: $(BIN)/.dev
@@ -56,9 +57,11 @@ train-seed: $(BIN)/.dev
 		--lr 0.001 --schedule constant --warmup-epochs 0 --weight-decay 0 \
 		--label-smoothing 0 --no-augment --output params/seed.pkl
 	$(BIN)/python -m model.evaluate params/seed.pkl
+	$(BIN)/python scripts/make_examples.py
 
 evaluate: $(BIN)/.dev
 	$(BIN)/python -m model.evaluate $(PARAMS)
+	$(BIN)/python scripts/make_examples.py
 
 bench: $(BIN)/.dev
 	$(BIN)/python bench/bench_model.py

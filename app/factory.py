@@ -2,7 +2,9 @@
 
 :func:`create_app` builds the app. Configuration comes from the environment:
 
-- ``DIGITS_PARAMS``: the parameter file to serve (default: params/default.pkl);
+- ``DIGITS_PARAMS``: the parameter file to serve by default (default: params/default.pkl);
+- ``DIGITS_MODELS_DIR``: a folder whose other ``*.pkl`` files are offered too, by name
+  (``/predict?model=seed``; default: params/; empty: none);
 - ``DIGITS_MAX_BODY_BYTES``: the largest request body accepted (default 2 MiB);
 - ``DATABASE_URL``: ``postgresql://...`` to keep corrections in PostgreSQL; otherwise
   ``DIGITS_FEEDBACK_DB``, a SQLite file (default instance/feedback.sqlite3);
@@ -20,6 +22,7 @@ from flask import Flask
 
 from app.errors import register_error_handlers
 from app.feedback.api import install as install_feedback
+from app.models import Models, load_others
 from app.predictor import Predictor
 from app.routes import bp
 from app.security import register_security_headers
@@ -28,7 +31,9 @@ from model.params_io import ParamsError
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_ENV = "DIGITS_PARAMS"
 MAX_BODY_ENV = "DIGITS_MAX_BODY_BYTES"
+MODELS_DIR_ENV = "DIGITS_MODELS_DIR"
 DEFAULT_PARAMS = ROOT / "params" / "default.pkl"
+DEFAULT_MODELS_DIR = ROOT / "params"
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 DEFAULT_FEEDBACK_DB = ROOT / "instance" / "feedback.sqlite3"
 
@@ -52,6 +57,7 @@ def default_config() -> dict[str, Any]:
     max_body = _number(MAX_BODY_ENV, DEFAULT_MAX_BODY, "a number of bytes")
     return {
         "PARAMS_PATH": os.environ.get(PARAMS_ENV) or str(DEFAULT_PARAMS),
+        "MODELS_DIR": os.environ.get(MODELS_DIR_ENV, str(DEFAULT_MODELS_DIR)),
         "MAX_CONTENT_LENGTH": max_body,
         "MAX_FORM_MEMORY_SIZE": max_body,
         "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
@@ -77,7 +83,8 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
 
 
 def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None = None) -> Flask:
-    """Build the app; loads the model now (once per process) unless ``predictor`` is given."""
+    """Build the app; loads the models now (once per process): the default one
+    (``predictor``, else the file at PARAMS_PATH) and every other file in MODELS_DIR."""
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -86,7 +93,10 @@ def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None
     )
     app.config.update(default_config())
     app.config.update(config or {})
-    app.extensions["digits_predictor"] = predictor or load_predictor(app.config["PARAMS_PATH"])
+    default = predictor or load_predictor(app.config["PARAMS_PATH"])
+    app.extensions["digits_predictor"] = default
+    app.extensions["digits_models"] = Models(default, load_others(app.config["MODELS_DIR"],
+                                                                  default))
     register_error_handlers(app)
     register_security_headers(app)
     app.register_blueprint(bp)

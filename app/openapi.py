@@ -39,10 +39,20 @@ _FEATURE_MAP = {
         "channels": {"type": "integer", "minimum": 1},
         "height": {"type": "integer", "minimum": 1},
         "width": {"type": "integer", "minimum": 1},
+        "scale": {
+            "type": "object", "required": ["min", "max"],
+            "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+            "description": "The values that black (min) and white (max) stand for in every "
+                           "map of this layer: one scale per layer.",
+        },
+        "peaks": {"type": "array", "items": {"type": "number"},
+                  "description": "Each map's largest value."},
         "maps": {
             "type": "array",
             "items": _DATA_URL,
-            "description": "One grayscale PNG per channel, each min-max scaled to 0-255.",
+            "description": "One grayscale PNG per channel, on the layer's scale. Computed "
+                           "with a margin of blank paper around the input and cropped, so "
+                           "the zero padding at the border does not light the frame up.",
         },
     },
 }
@@ -185,6 +195,94 @@ _MODEL = {
 }
 
 
+_MODEL_SUMMARY = {
+    "type": "object",
+    "required": ["name", "version", "parameters", "test_accuracy"],
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "parameters": {"type": "integer", "minimum": 0},
+        "test_accuracy": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+    },
+}
+
+_MODEL_LIST = {
+    "type": "object",
+    "required": ["default", "models"],
+    "properties": {
+        "default": {"type": "string", "description": "The model used without ?model=."},
+        "models": {"type": "array", "items": _MODEL_SUMMARY, "minItems": 1},
+    },
+}
+
+_NULLABLE_NUMBER = {"type": ["number", "null"]}
+_NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+
+_REPORT = {
+    "type": "object",
+    "required": ["name", "evaluated", "test_accuracy", "test_images", "test_errors", "epochs",
+                 "best_epoch", "train_wall_time_s", "history", "classes", "confusion_matrix",
+                 "per_class", "misread"],
+    "properties": {
+        "name": {"type": "string"},
+        "evaluated": {"type": "boolean",
+                      "description": "False when the model has no metrics file: then the "
+                                     "lists are empty and the figures null."},
+        "test_accuracy": {"anyOf": [_PROBABILITY, {"type": "null"}]},
+        "test_images": _NULLABLE_COUNT,
+        "test_errors": _NULLABLE_COUNT,
+        "epochs": _NULLABLE_COUNT,
+        "best_epoch": _NULLABLE_COUNT,
+        "train_wall_time_s": _NULLABLE_NUMBER,
+        "history": {"type": "array", "description": "One entry per training epoch.",
+                    "items": {"type": "object",
+                              "required": ["epoch", "train_loss", "val_loss", "val_accuracy"],
+                              "properties": {k: _NULLABLE_NUMBER for k in
+                                             ("epoch", "train_loss", "val_loss",
+                                              "val_accuracy")}}},
+        "classes": {"type": "array", "items": {"type": "string"},
+                    "description": "The labels of the confusion matrix's rows and columns."},
+        "confusion_matrix": {"type": "array",
+                             "items": {"type": "array", "items": {"type": "integer"}},
+                             "description": "Row: the true label; column: the prediction; on "
+                                            "the MNIST test set."},
+        "per_class": {"type": "array", "items": {
+            "type": "object", "required": ["digit", "precision", "recall", "support"],
+            "properties": {"digit": {"type": "integer"}, "precision": _NULLABLE_NUMBER,
+                           "recall": _NULLABLE_NUMBER, "support": _NULLABLE_COUNT}}},
+        "misread": {"type": "array", "description": (
+            "MNIST test digits the model gets wrong: index in the test set, true label, "
+            "prediction and its confidence. Their images are in "
+            "/static/examples/mnist-test-digits.json."),
+            "items": {"type": "object",
+                      "required": ["index", "label", "predicted", "confidence"],
+                      "properties": {"index": {"type": "integer", "minimum": 0},
+                                     "label": {"type": "integer"},
+                                     "predicted": {"type": "integer"},
+                                     "confidence": _NULLABLE_NUMBER}}},
+    },
+}
+
+_KERNELS = {
+    "type": "object",
+    "required": ["layer", "index", "filters", "channels", "height", "width", "scale",
+                 "weights"],
+    "properties": {
+        "layer": {"type": "string"},
+        "index": {"type": "integer", "minimum": 0},
+        "filters": {"type": "integer", "minimum": 1},
+        "channels": {"type": "integer", "minimum": 1},
+        "height": {"type": "integer", "minimum": 1},
+        "width": {"type": "integer", "minimum": 1},
+        "scale": {"type": "number", "minimum": 0,
+                  "description": "The largest absolute weight: one scale for every kernel."},
+        "weights": {"type": "array", "description": "[filter][channel][row][column].",
+                    "items": {"type": "array", "items": {"type": "array", "items": {
+                        "type": "array", "items": {"type": "number"}}}}},
+    },
+}
+
+
 def _error_response(description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -197,7 +295,7 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 _PREDICT_ERRORS = {
     "400": _error_response(
         "Bad request: empty body, invalid JSON, no image field, invalid base64 or data URL, "
-        "or an invalid explain value."),
+        "or an invalid explain or model value."),
     "413": _error_response(
         "Too large: the body is over the size limit (2 MiB by default), or the image is over "
         f"{MAX_SIDE} pixels a side, or too large to decode in memory (code image_too_large)."),
@@ -301,9 +399,34 @@ _DOCUMENT: dict[str, Any] = {
         "/api/model": {
             "get": {
                 "operationId": "model",
-                "summary": "The served model: architecture, size, accuracy and file hash",
+                "summary": "A served model: architecture, size, accuracy and file hash",
                 "responses": {"200": _json_response("The model.",
                                                     {"$ref": "#/components/schemas/Model"})},
+            }
+        },
+        "/api/models": {
+            "get": {
+                "operationId": "models",
+                "summary": "Every model this server offers, and which one is the default",
+                "responses": {"200": _json_response("The models.",
+                                                    {"$ref": "#/components/schemas/ModelList"})},
+            }
+        },
+        "/api/report": {
+            "get": {
+                "operationId": "report",
+                "summary": "A model's report card: training curves, confusion matrix on the "
+                           "MNIST test set, per-class figures and the misread test digits",
+                "responses": {"200": _json_response("The report card.",
+                                                    {"$ref": "#/components/schemas/Report"})},
+            }
+        },
+        "/api/kernels": {
+            "get": {
+                "operationId": "kernels",
+                "summary": "A model's first convolution layer: its learned kernels as numbers",
+                "responses": {"200": _json_response("The kernels.",
+                                                    {"$ref": "#/components/schemas/Kernels"})},
             }
         },
         "/healthz": {
@@ -331,12 +454,36 @@ _DOCUMENT: dict[str, Any] = {
             "Explanation": _EXPLANATION,
             "FeatureMap": _FEATURE_MAP,
             "Model": _MODEL,
+            "ModelList": _MODEL_LIST,
+            "Report": _REPORT,
+            "Kernels": _KERNELS,
             "Error": _ERROR,
         }
     },
 }
 
 
-def openapi_document() -> dict[str, Any]:
-    """A fresh copy of the OpenAPI document."""
-    return deepcopy(_DOCUMENT)
+#: The operations that take ?model=NAME.
+_MODEL_OPERATIONS = (("/predict", "post"), ("/api/model", "get"), ("/api/report", "get"),
+                     ("/api/kernels", "get"))
+
+
+def openapi_document(model_names: list[str]) -> dict[str, Any]:
+    """A fresh copy of the OpenAPI document, for a server offering ``model_names`` (the
+    default first)."""
+    document = deepcopy(_DOCUMENT)
+    for path, method in _MODEL_OPERATIONS:
+        operation = document["paths"][path][method]
+        operation.setdefault("parameters", []).append({
+            "name": "model",
+            "in": "query",
+            "required": False,
+            "description": f"The model to use, by name (GET /api/models lists them); "
+                           f"default: {model_names[0]}.",
+            "schema": {"type": "string", "enum": list(model_names)},
+        })
+        responses = operation["responses"]
+        responses.setdefault("400", _error_response(
+            "Bad request: the model parameter is given twice or empty (invalid_parameter)."))
+        responses["404"] = _error_response("No model of that name (unknown_model).")
+    return document

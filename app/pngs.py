@@ -17,15 +17,6 @@ def png_data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def min_max_scaled(values: np.ndarray) -> np.ndarray:
-    """values (H, W) -> (H, W) float32 in [0, 1]; a constant map becomes all zeros."""
-    values = np.asarray(values, np.float32)
-    low, high = float(values.min()), float(values.max())
-    if high - low <= 1e-12:
-        return np.zeros_like(values)
-    return (values - np.float32(low)) * np.float32(1.0 / (high - low))
-
-
 #: Heatmap colours: towards the class (red) and against it (blue).
 _TOWARDS = np.array([230, 50, 30], np.uint8)
 _AGAINST = np.array([30, 100, 235], np.uint8)

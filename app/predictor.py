@@ -6,12 +6,14 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.pngs import min_max_scaled, png_data_url
+from app.explain import feature_maps
+from app.report import first_layer_kernels, report_card
 from model import saliency
 from model.fuse import fold_batchnorm
 from model.inference import to_network_input
@@ -131,44 +133,45 @@ class Predictor:
             )
 
     def feature_maps(self, image: np.ndarray) -> list[dict[str, Any]]:
-        """One entry per conv layer: its activation after the following ReLU, as PNGs.
+        """One entry per conv layer: its activation after the following ReLU, as PNGs on
+        one scale per layer, computed with a margin of blank paper (see app.explain).
 
         image (28, 28) float in [0, 1]. Each entry: layer, index, description, channels,
-        height, width and maps (one min-max scaled grayscale PNG data URL per channel).
+        height, width, scale {min, max}, peaks (each map's largest value) and maps (one
+        grayscale PNG data URL per channel, scale.min black to scale.max white).
         """
         with self._lock:
-            found = self.network.feature_maps(self._input(image)[0])
-        result = []
-        for item in found:
-            spec = self.network.layers[item.conv_index].spec()
-            if item.after_relu:
-                after = f"after the ReLU at layer {item.shown_index}"
-            else:
-                after = "output (no ReLU follows)"
-            channels, height, width = item.maps.shape
-            result.append({
-                "layer": f"{item.conv_index}:{spec['type']}",
-                "index": item.conv_index,
-                "description": (
-                    f"conv {spec['kernel']}x{spec['kernel']}, {spec['filters']} filters, "
-                    f"stride {spec['stride']}, padding {spec['padding']}; {after}"
-                ),
-                "channels": int(channels),
-                "height": int(height),
-                "width": int(width),
-                "maps": [png_data_url(min_max_scaled(channel)) for channel in item.maps],
-            })
-        return result
+            return feature_maps(self.network, self._input(image)[0], self._background())
+
+    def _background(self) -> float:
+        """Blank paper (0) as the network sees it, after normalising."""
+        return float(self._blank[0, 0, 0, 0])
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        """The report card (app.report), read once."""
+        return report_card(self.name, self.loaded.path)
+
+    @cached_property
+    def kernels(self) -> dict[str, Any]:
+        """The first convolution's learned weights (app.report)."""
+        return first_layer_kernels(self.network)
+
+    def summary(self) -> dict[str, Any]:
+        """What GET /api/models lists for this model."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "parameters": self.network.num_parameters(),
+            "test_accuracy": self.test_accuracy,
+        }
 
     def describe(self) -> dict[str, Any]:
         """What GET /api/model answers."""
         return {
-            "name": self.name,
-            "version": self.version,
+            **self.summary(),
             "architecture": _plain(self.network.spec()),
             "input_shape": [int(d) for d in self.network.input_shape],
-            "parameters": self.network.num_parameters(),
-            "test_accuracy": self.test_accuracy,
             "sha256": self.loaded.sha256,
             "layers": [repr(layer) for layer in self.network.layers],
         }

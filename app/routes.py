@@ -1,4 +1,5 @@
-"""The HTTP routes: the page, /predict, /api/model, /healthz and /openapi.json."""
+"""The HTTP routes: the page, /predict, /api/model(s), /api/report, /api/kernels, /healthz
+and /openapi.json. Each model route takes ``?model=NAME`` (default: the default model)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from app.answers import BLANK_IMAGE, explanation_answer, predict_answer, single_mark
 from app.errors import ApiError
+from app.models import Models
 from app.openapi import openapi_document
 from app.payload import image_bytes
 from app.predictor import Predictor
@@ -22,8 +24,17 @@ _TRUE = frozenset({"1", "true"})
 _FALSE = frozenset({"0", "false"})
 
 
+def models() -> Models:
+    return current_app.extensions["digits_models"]
+
+
 def predictor() -> Predictor:
-    return current_app.extensions["digits_predictor"]
+    """The model the request names with ?model= (the default one without it)."""
+    values = request.args.getlist("model")
+    if len(values) > 1 or values == [""]:
+        raise ApiError(400, "invalid_parameter",
+                       "Query parameter model must be given at most once, as a model's name.")
+    return models().get(values[0] if values else None)
 
 
 @bp.get("/")
@@ -41,9 +52,26 @@ def model_info() -> Response:
     return jsonify(predictor().describe())
 
 
+@bp.get("/api/models")
+def model_list() -> Response:
+    every = models()
+    return jsonify({"default": every.default.name,
+                    "models": [model.summary() for model in every]})
+
+
+@bp.get("/api/report")
+def report() -> Response:
+    return jsonify(predictor().report)
+
+
+@bp.get("/api/kernels")
+def kernels() -> Response:
+    return jsonify(predictor().kernels)
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(models().names))
 
 
 @bp.post("/predict")

@@ -1,8 +1,10 @@
 """Helpers for the browser tests: handwritten-looking digit paths, drawing them, test images.
 
 Paths are lists of strokes; a stroke is a list of (x, y) points in the drawing pad's own
-coordinates, 0..1 from its top-left corner. They are shaped like a person's handwriting
-(slightly slanted, uneven), not like a font.
+coordinates, 0..1 of its width and height from its top-left corner. Glyphs (one digit each)
+are drawn in a unit square and placed on the 3:2 pad with :func:`place`, so they keep their
+proportions. They are shaped like a person's handwriting (slightly slanted, uneven), not
+like a font.
 """
 
 from __future__ import annotations
@@ -50,8 +52,19 @@ def slant(stroke: Stroke, amount: float, pivot_y: float = 0.5) -> Stroke:
     return [(x + (pivot_y - y) * amount, y) for x, y in stroke]
 
 
-#: One path per digit, drawn the way people usually draw it.
-DIGIT_PATHS: dict[int, list[Stroke]] = {
+#: The drawing pad's width over its height.
+PAD_ASPECT = 1.5
+
+
+def place(glyph: list[Stroke], cx: float = 0.5, size: float = 1.0) -> list[Stroke]:
+    """A glyph drawn in a unit square, centred at ``cx`` (fraction of the pad's width), its
+    square ``size`` times the pad's height."""
+    return [[(cx + (x - 0.5) * size / PAD_ASPECT, 0.5 + (y - 0.5) * size) for x, y in stroke]
+            for stroke in glyph]
+
+
+#: One glyph per digit (in a unit square), drawn the way people usually draw it.
+GLYPHS: dict[int, list[Stroke]] = {
     # An oval started at the top and closed with a small overlap.
     0: [slant(arc(0.5, 0.5, 0.18, 0.29, -95, 275, 40), 0.12)],
     # A single, slightly leaning down-stroke.
@@ -68,11 +81,30 @@ DIGIT_PATHS: dict[int, list[Stroke]] = {
     ],
 }
 
+GLYPHS[2] = [slant(arc(0.5, 0.36, 0.19, 0.15, 190, 370, 18)
+                   + line((0.69, 0.37), (0.3, 0.8), 10)[1:]
+                   + line((0.3, 0.8), (0.74, 0.79), 8)[1:], 0.06)]
+GLYPHS[6] = [slant(arc(0.64, 0.62, 0.28, 0.42, 270, 180, 12)
+                   + arc(0.5, 0.64, 0.15, 0.16, 180, -180, 28)[1:], 0.06)]
+
+#: Each digit on its own, centred on the pad.
+DIGIT_PATHS: dict[int, list[Stroke]] = {digit: place(glyph) for digit, glyph in GLYPHS.items()}
+
 #: The seven again, as two strokes (bar, then diagonal): for undo tests.
-SEVEN_TWO_STROKES: list[Stroke] = [
+SEVEN_TWO_STROKES: list[Stroke] = place([
     line((0.28, 0.24), (0.72, 0.23), 8),
     line((0.72, 0.23), (0.46, 0.8), 12),
-]
+])
+
+
+def number_strokes(number: str, size: float = 0.7) -> list[Stroke]:
+    """The digits of ``number`` written side by side across the pad, each in its own strokes
+    (separate, not touching), as a person writes a number."""
+    step = 1 / len(number)
+    strokes: list[Stroke] = []
+    for i, char in enumerate(number):
+        strokes += place(GLYPHS[int(char)], cx=step * (i + 0.5), size=size)
+    return strokes
 
 
 def draw_with_mouse(page, strokes: Iterable[Stroke], selector: str = "#canvas") -> None:
@@ -174,13 +206,15 @@ def digit_png(
     width: int = 22,
     ink: int = 0,
     paper: int = 255,
+    aspect: float = PAD_ASPECT,
 ) -> bytes:
-    """A PNG of the strokes drawn with Pillow, like a scanned or exported drawing."""
-    image = Image.new("L", (size, size), paper)
+    """A PNG of strokes drawn with Pillow on an image ``size`` px tall and ``aspect`` times
+    as wide (pad strokes on a 3:2 image by default), like a scanned or exported drawing."""
+    image = Image.new("L", (round(size * aspect), size), paper)
     pen = ImageDraw.Draw(image)
     r = width / 2
     for stroke in strokes:
-        points = [(x * size, y * size) for x, y in stroke]
+        points = [(x * size * aspect, y * size) for x, y in stroke]
         pen.line(points, fill=ink, width=width, joint="curve")
         for px, py in (points[0], points[-1]):
             pen.ellipse((px - r, py - r, px + r, py + r), fill=ink)

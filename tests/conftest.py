@@ -34,3 +34,7 @@ def mnist_dir():
 def mnist():
     """The verified MNIST arrays; skipped when absent (failed with REQUIRE_MNIST=1)."""
     return real_mnist()
+
+
+# The browser tests' fixtures (tests/browser_env.py), for every tests/test_browser_*.py.
+from tests.browser_env import app_server, base_url, browser, page, touch_page  # noqa: E402, F401

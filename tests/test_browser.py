@@ -1,9 +1,11 @@
-"""The drawing page in a real browser: Playwright drives Debian's Chromium (/usr/bin/chromium).
+"""The drawing page in a real browser, drawing one digit: mouse, finger and pen strokes,
+live reading, the brush, uploads and drops, and the answers to server errors.
 
-The app is served in-process by Werkzeug on a free port. Every test opens the page in a fresh
-browser context and uses it like a person would: mouse strokes, finger strokes, buttons, the
-keyboard, file upload and drag and drop. `test_screenshots` writes PNGs of the page at desktop
-and phone sizes to test-artifacts/ for people to look at.
+Playwright drives Debian's Chromium (/usr/bin/chromium); the app is served in-process on a
+free port (tests/browser_env.py). Every test opens the page in a fresh browser context and
+uses it like a person would. Numbers: test_browser_numbers.py; undo, redo and focus:
+test_browser_history.py; slow networks and outages: test_browser_network.py; the learning
+features: test_browser_learn.py; layouts and screenshots: test_browser_layout.py.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ import base64
 import itertools
 import json
 import statistics
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.availability import REQUIRE_BROWSER, unavailable
+from tests.browser_env import (
+    SETTLED,
+    shown_digit,
+    state,
+    stroke_count,
+    top_bar_digit,
+    upload,
+    wait_answer_to_image,
+    wait_settled,
+)
 from tests.browser_helpers import (
-    CHROMIUM_ARGS,
     DIGIT_PATHS,
-    SEVEN_TWO_STROKES,
     blank_png,
     digit_png,
     draw_with_mouse,
@@ -34,145 +40,6 @@ from tests.browser_helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-#: How long to wait for the page to react (ms): generous for a busy 2-core CI machine.
-TIMEOUT = 15_000
-
-SETTLED = "#results[data-settled='true'][aria-busy='false']"
-
-
-# ---------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    """The app, served in a background thread for the duration of this module."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server")
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        unavailable("Debian's Chromium is not installed at /usr/bin/chromium "
-                    "(apt-get install -y chromium)", REQUIRE_BROWSER)
-    try:
-        from playwright import sync_api
-    except ImportError:
-        unavailable("the playwright package is not installed (pip install playwright)",
-                    REQUIRE_BROWSER)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class PageProblems:
-    """Uncaught script errors, CSP violations and requests that leave the app's origin."""
-
-    def __init__(self, page, base_url: str) -> None:
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-        page.on("console", self._console)
-        page.on("request", lambda req: self._request(req.url, base_url))
-
-    def _console(self, message) -> None:
-        if "Content Security Policy" in message.text or "Refused to" in message.text:
-            self.errors.append(f"CSP: {message.text}")
-
-    def _request(self, url: str, base_url: str) -> None:
-        if not url.startswith((base_url, "data:", "blob:")):
-            self.foreign.append(url)
-
-    def check(self) -> None:
-        assert self.errors == [], self.errors
-        assert self.foreign == [], f"the page loaded something from elsewhere: {self.foreign}"
-
-
-def open_page(browser, base_url: str, **context_options):
-    """A fresh context and the app's page in it, ready (its scripts have run)."""
-    context = browser.new_context(**{"viewport": DESKTOP, **context_options})
-    context.set_default_timeout(TIMEOUT)
-    page = context.new_page()
-    problems = PageProblems(page, base_url)
-    page.goto(base_url + "/")
-    page.wait_for_selector("html[data-ready='true']")
-    return context, page, problems
-
-
-@pytest.fixture
-def page(browser, base_url):
-    context, page, problems = open_page(browser, base_url)
-    yield page
-    context.close()
-    problems.check()
-
-
-@pytest.fixture
-def touch_page(browser, base_url):
-    context, page, problems = open_page(
-        browser, base_url, viewport=PHONE, has_touch=True, is_mobile=True,
-        device_scale_factor=2,
-    )
-    yield page
-    context.close()
-    problems.check()
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def wait_settled(page) -> None:
-    """Wait until the answer for the finished drawing is on screen."""
-    page.wait_for_selector(SETTLED)
-
-
-def shown_digit(page) -> str:
-    return page.inner_text("#digit").strip()
-
-
-def top_bar_digit(page) -> str | None:
-    return page.get_attribute("#probabilities .bar[data-top='true']", "data-digit")
-
-
-def state(page) -> str | None:
-    return page.get_attribute("#results", "data-state")
-
-
-def stroke_count(page) -> int:
-    return int(page.get_attribute("#canvas", "data-strokes") or 0)
-
-
-def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
-    page.set_input_files("#upload", files=[{"name": name, "mimeType": mime, "buffer": data}])
-
-
-def wait_answer_to_image(page) -> None:
-    """Wait for the settled answer to an uploaded or dropped image on a fresh page.
-
-    The initial "empty" state already counts as settled, so waiting for SETTLED alone could
-    return before the upload's request has even started.
-    """
-    page.wait_for_selector(f"{SETTLED}:not([data-state='empty'])")
 
 
 # ---------------------------------------------------------------------------- tests
@@ -188,7 +55,7 @@ def test_page_starts_empty_with_model_info(page) -> None:
     info = page.inner_text("#model-info")
     assert "Test accuracy" in info.title() or "TEST ACCURACY" in info
     assert "Convolution 5×5" in info or "Convolution 3×3" in info
-    assert "Parameters".upper() in info.upper()
+    assert "Learned weights".upper() in info.upper()
 
 
 @pytest.mark.parametrize("digit", [0, 1, 7, 3])
@@ -221,10 +88,10 @@ def test_feature_maps_show_every_conv_layer(page, base_url) -> None:
     assert layers.count() == len(convs)
     for i, conv in enumerate(convs):
         layer = layers.nth(i)
-        assert layer.locator("img").count() == conv["filters"]
+        assert layer.locator(".map-tile img").count() == conv["filters"]
         assert layer.locator(".layer-summary").inner_text().strip()
-        assert layer.locator(".layer-description").inner_text().strip()
-        first = layer.locator("img").first
+        assert layer.locator(".legend .legend-bar").count() == 1
+        first = layer.locator(".map-tile img").first
         assert first.get_attribute("src").startswith("data:image/png;base64,")
         assert first.evaluate("el => getComputedStyle(el).imageRendering") == "pixelated"
 
@@ -235,7 +102,9 @@ def test_live_prediction_while_drawing(page) -> None:
         window.predictTimes = [];
         const realFetch = window.fetch;
         window.fetch = (url, init) => {
-            if (String(url).includes("/predict")) window.predictTimes.push(performance.now());
+            // Readings of the drawing (not look inside's ?explain=1 of the mark, after it).
+            const reading = String(url).includes("/predict") && !String(url).includes("explain");
+            if (reading) window.predictTimes.push(performance.now());
             return realFetch(url, init);
         };
     }""")
@@ -269,7 +138,7 @@ def test_touch_drawing_reads_the_digit_without_scrolling(touch_page) -> None:
             'pointerdown', (e) => window.pointerTypes.push(e.pointerType));
     }""")
     page.evaluate("window.scrollTo(0, 60)")
-    page.wait_for_function("window.scrollY === 60")
+    page.wait_for_function("() => window.scrollY === 60")
     assert page.evaluate("document.documentElement.scrollHeight > innerHeight")
     draw_with_touch(page, DIGIT_PATHS[7])
     assert page.evaluate("window.pointerTypes") == ["touch"]
@@ -326,35 +195,6 @@ def test_pen_drawing_is_read(page) -> None:
     assert shown_digit(page) == "7"
 
 
-def test_undo_clear_and_shortcuts(page) -> None:
-    draw_with_mouse(page, SEVEN_TWO_STROKES)
-    assert stroke_count(page) == 2
-    full = ink_pixels(page)
-    wait_settled(page)
-    page.click("#undo")
-    assert stroke_count(page) == 1
-    assert 0 < ink_pixels(page) < full
-    wait_settled(page)
-    page.keyboard.press("Control+z")
-    assert stroke_count(page) == 0
-    assert ink_pixels(page) == 0
-    assert state(page) == "empty"
-    assert "no digit" in page.inner_text("#status").lower()
-    assert page.is_disabled("#undo")
-
-    draw_with_mouse(page, DIGIT_PATHS[0])
-    wait_settled(page)
-    assert page.is_enabled("#clear")
-    page.keyboard.press("Escape")
-    assert ink_pixels(page) == 0 and state(page) == "empty" and shown_digit(page) == "?"
-
-    draw_with_mouse(page, DIGIT_PATHS[1])
-    page.click("#clear")
-    assert ink_pixels(page) == 0 and state(page) == "empty"
-    page.wait_for_timeout(400)  # an answer still in flight for the cleared drawing is dropped
-    assert state(page) == "empty" and shown_digit(page) == "?"
-
-
 def test_brush_size_changes_stroke_width(page) -> None:
     page.locator("#brush-size").fill("10")
     draw_with_mouse(page, DIGIT_PATHS[1])
@@ -364,6 +204,20 @@ def test_brush_size_changes_stroke_width(page) -> None:
     assert page.inner_text("#brush-size-value") == "40"
     draw_with_mouse(page, DIGIT_PATHS[1])
     assert ink_pixels(page) > 2.5 * thin
+
+
+def test_brush_preview_is_the_stroke_as_wide_as_on_the_pad(page) -> None:
+    def dot() -> float:
+        return page.locator(".brush-dot").bounding_box()["width"]
+
+    page.locator("#brush-size").fill("20")
+    small = dot()
+    page.locator("#brush-size").fill("40")
+    assert dot() == pytest.approx(2 * small, rel=0.05), "20 and 40 look alike"
+    pad_height = page.locator("#canvas").bounding_box()["height"]
+    assert dot() == pytest.approx(40 / 280 * pad_height, rel=0.05)
+    box = page.locator("#brush-preview").bounding_box()
+    assert box["width"] >= dot() and box["height"] >= dot()
 
 
 def test_upload_png_file(page) -> None:
@@ -489,37 +343,3 @@ def test_controls_are_labelled_and_focus_is_visible(page) -> None:
         return {id: el.id, outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
     }""")
     assert focused["outline"] == "solid" and focused["width"] >= 2, focused
-
-
-@pytest.mark.parametrize(
-    ("name", "options"),
-    [
-        ("desktop-1280x800", {"viewport": DESKTOP}),
-        ("desktop-dark-1280x800", {"viewport": DESKTOP, "color_scheme": "dark"}),
-        ("phone-390x844", {"viewport": PHONE, "has_touch": True, "is_mobile": True,
-                           "device_scale_factor": 2}),
-        ("narrow-320x640", {"viewport": {"width": 320, "height": 640}}),
-    ],
-)
-def test_screenshots(browser, base_url, name: str, options: dict) -> None:
-    """Screenshots for people to look at; the page must not overflow sideways at any size."""
-    context, page, problems = open_page(browser, base_url, **options)
-    try:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.wait_for_selector("#model-info[data-state='ready']")
-        page.screenshot(path=str(ARTIFACTS / f"{name}-empty.png"))
-        if options.get("has_touch"):
-            draw_with_touch(page, DIGIT_PATHS[3])
-        else:
-            draw_with_mouse(page, DIGIT_PATHS[3])
-        wait_settled(page)
-        page.wait_for_selector("#feature-maps[data-state='ready']")
-        page.wait_for_function("document.getElementById('input-preview').complete")
-        assert shown_digit(page) == "3"
-        overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
-        assert overflow <= 0, f"the page is {overflow}px wider than the {name} screen"
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-        page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-    finally:
-        context.close()
-    problems.check()

@@ -1,4 +1,5 @@
-// Talking to the server: POST /predict and GET /api/model, with errors people can read.
+// Talking to the server: POST /predict, the model routes (/api/models, /api/model,
+// /api/report, /api/kernels), /healthz and the examples file, with errors people can read.
 
 const REQUEST_TIMEOUT_MS = 20000;
 
@@ -13,13 +14,30 @@ export class ApiError extends Error {
   }
 }
 
+/** `path` with the query parameters that are set (null and false ones are left out). */
+function withQuery(path, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === true) query.set(key, "1");
+    else if (value !== null && value !== undefined && value !== false) query.set(key, value);
+  }
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** The /predict address for these options (also used for the curl command). */
+export function predictPath({ explain = false, model = null } = {}) {
+  return withQuery("/predict", { explain, model });
+}
+
 /**
- * Ask the network to read an image.
+ * Ask a network to read an image. The answer gets `round_trip_ms`: the time from sending
+ * to having the answer, as the person waited for it (the server's own is `time_ms`).
  * @param {{dataUrl?: string, file?: Blob}} image  a canvas data URL or an uploaded file
- * @param {{explain?: boolean, signal?: AbortSignal}} options
+ * @param {{explain?: boolean, model?: string|null, signal?: AbortSignal}} options
  */
-export async function predict(image, { explain = false, signal } = {}) {
-  const url = explain ? "/predict?explain=1" : "/predict";
+export async function predict(image, { explain = false, model = null, signal } = {}) {
+  const url = predictPath({ explain, model });
   const init = { method: "POST", headers: { Accept: "application/json" } };
   if (image.file) {
     const form = new FormData();
@@ -29,12 +47,47 @@ export async function predict(image, { explain = false, signal } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify({ image: image.dataUrl });
   }
-  return requestJson(url, init, signal);
+  const started = performance.now();
+  const answer = await requestJson(url, init, signal);
+  answer.round_trip_ms = performance.now() - started;
+  return answer;
 }
 
-/** The model's name, architecture and accuracy. */
-export function fetchModelInfo({ signal } = {}) {
-  return requestJson("/api/model", { headers: { Accept: "application/json" } }, signal);
+function getJson(path, signal) {
+  return requestJson(path, { headers: { Accept: "application/json" } }, signal);
+}
+
+/** Every model the server offers: {default, models: [{name, parameters, ...}]}. */
+export const fetchModels = ({ signal } = {}) => getJson("/api/models", signal);
+/** A model's name, architecture and accuracy. */
+export const fetchModelInfo = (model, { signal } = {}) =>
+  getJson(withQuery("/api/model", { model }), signal);
+/** A model's report card: training curves, confusion matrix, misread test digits. */
+export const fetchReport = (model, { signal } = {}) =>
+  getJson(withQuery("/api/report", { model }), signal);
+/** A model's first-layer kernels. */
+export const fetchKernels = (model, { signal } = {}) =>
+  getJson(withQuery("/api/kernels", { model }), signal);
+/** The MNIST test digits shipped with the page (scripts/make_examples.py). */
+export const fetchExamples = ({ signal } = {}) =>
+  getJson("/static/examples/mnist-test-digits.json", signal);
+
+/** True when the server answers /healthz. */
+export async function serverIsUp() {
+  try {
+    await getJson("/healthz");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Errors that mean "the server is not there right now", not "it refused this". */
+export function isOutage(error) {
+  return (
+    error instanceof ApiError &&
+    (error.kind === "network" || error.kind === "timeout" || [502, 503, 504].includes(error.status))
+  );
 }
 
 async function requestJson(url, init, signal) {

@@ -1,4 +1,7 @@
-// "The model": name, size, test accuracy and the layer stack from GET /api/model.
+// "The model": name, size, test accuracy and the layer stack from GET /api/model, in words a
+// visitor can use (the file's version and hash are under "Technical details").
+
+import { span } from "./dom.js";
 
 const LAYER_NAMES = {
   conv2d: "Convolution",
@@ -17,15 +20,20 @@ const LAYER_NAMES = {
 export function renderModelInfo(container, info) {
   const summary = document.createElement("dl");
   summary.className = "model-summary";
-  addFact(summary, "Model", info.name ?? "unnamed", info.version ? `version ${info.version}` : "");
-  addFact(summary, "Test accuracy", formatAccuracy(info.test_accuracy));
+  const arch = Array.isArray(info.architecture) ? info.architecture : [];
+  addFact(summary, "Network", info.name ?? "unnamed");
   addFact(
     summary,
-    "Parameters",
+    "Test accuracy",
+    formatAccuracy(info.test_accuracy),
+    "of MNIST's test digits: scanned pen-on-paper handwriting, not mouse drawings",
+  );
+  addFact(
+    summary,
+    "Learned weights",
     Number.isFinite(info.parameters) ? info.parameters.toLocaleString("en-US") : "–",
   );
-  const arch = Array.isArray(info.architecture) ? info.architecture : [];
-  addFact(summary, "Layers", String(arch.length));
+  addFact(summary, "Learned layers", describeDepth(arch), "the layers with weights");
 
   const heading = document.createElement("h3");
   heading.className = "subtitle";
@@ -49,13 +57,25 @@ export function renderModelInfo(container, info) {
   });
 
   const parts = [summary, heading, list];
-  if (info.sha256) {
-    const sha = document.createElement("p");
-    sha.className = "sha";
-    sha.textContent = `Parameter file SHA-256: ${info.sha256}`;
-    parts.push(sha);
+  if (info.sha256 || info.version) {
+    const details = document.createElement("details");
+    details.className = "fold tech";
+    const title = document.createElement("summary");
+    title.append(span("fold-title", "Technical details"));
+    const facts = document.createElement("p");
+    facts.className = "sha";
+    facts.textContent = `Version ${info.version ?? "–"} · parameter file SHA-256 ${info.sha256 ?? "–"}`;
+    details.append(title, facts);
+    parts.push(details);
   }
   container.replaceChildren(...parts);
+}
+
+/** "3 convolution + 2 dense": the layers that learn, not ReLU, pooling or dropout. */
+export function describeDepth(arch) {
+  const convs = arch.filter((spec) => spec.type === "conv2d").length;
+  const dense = arch.filter((spec) => spec.type === "dense").length;
+  return [convs && `${convs} convolution`, dense && `${dense} dense`].filter(Boolean).join(" + ") || "–";
 }
 
 /** One layer spec as a short label, e.g. "Convolution 5×5 ×8". */
@@ -136,9 +156,3 @@ function addFact(list, term, value, note = "") {
   list.append(wrap);
 }
 
-function span(className, text) {
-  const el = document.createElement("span");
-  el.className = className;
-  el.textContent = text;
-  return el;
-}

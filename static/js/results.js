@@ -1,39 +1,55 @@
-// The result panel: big digit, confidence, status line, probability bars, network's view.
+// The result panel: the digit or number read, how sure, each mark, the probability bars and
+// the 28x28 the network saw for the picked mark, timing, errors and the "reading…" state.
+//
+// States (data-state): empty, dot (too little ink to read), ok, not_a_digit, no_digit, error.
+// data-settled="false" while the answer on screen is not the one for the drawing as it is
+// now (a stroke is under way, or its answer has not come yet): the panel says "Reading…".
+
+import { formatDuration, formatPercent } from "./format.js";
+import { spokenReading } from "./marks.js";
 
 const $ = (id) => document.getElementById(id);
 
 export class ResultView {
-  constructor() {
+  /** @param {{marks: import("./marks.js").MarksView}} options */
+  constructor({ marks }) {
+    this.marks = marks;
     this.panel = $("results");
     this.digit = $("digit");
     this.confidence = $("confidence");
+    this.guess = $("guess");
     this.status = $("status");
     this.announcer = $("announcer");
     this.retry = $("retry");
+    this.retryLabel = $("retry-label");
     this.timing = $("timing");
     this.preview = $("input-preview");
     this.previewEmpty = $("input-preview-empty");
     this.bars = [...$("probabilities").querySelectorAll(".bar")];
+    this.barsOf = $("probabilities-of");
+    this.notDigitLine = $("not-digit-line");
     this.quick = $("quick-result");
     this.quickDigit = $("quick-digit");
     this.quickConfidence = $("quick-confidence");
+    this.retryAction = null;
+    this.retry.addEventListener("click", () => this.retryAction?.());
+    marks.addEventListener("select", () => this.showMark(marks.current));
   }
 
   setBusy(busy) {
     this.panel.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
-  /** The canvas is empty: nothing to read. `announce` after the user cleared it. */
+  /** The pad is empty: nothing to read. `announce` after the user cleared it. */
   showEmpty(announce = false) {
-    this.setState("empty");
-    this.digit.textContent = "?";
-    this.confidence.textContent = "";
-    this.quickDigit.textContent = "?";
-    this.quickConfidence.textContent = "draw a digit in the box";
+    this.setVerdict("empty", { big: "?", quick: "draw a digit in the box" });
     this.say("No digit yet. Draw one in the box.", announce);
-    this.resetBars();
-    this.setPreview(null);
-    this.timing.textContent = "";
+  }
+
+  /** A dot or a tick: not sent, since it cannot be a digit. */
+  showDot() {
+    this.setVerdict("dot", { big: "·", line: "Too small to read", quick: "too small to read" });
+    this.say("That is only a dot. Draw a digit about as tall as the guide lines.", true);
   }
 
   /** The drawing changed: what is on screen is about to be replaced. */
@@ -48,55 +64,122 @@ export class ResultView {
    *   announced to screen readers; answers while a stroke is under way are not)
    */
   showResult(result, { settled }) {
-    this.setPreview(result.input_image || null);
+    const marks = Array.isArray(result.digits) ? result.digits : [];
+    this.marks.show(marks);
     this.timing.textContent = describeTiming(result);
-    if (result.status !== "ok" || typeof result.digit !== "number") {
-      this.setState("no_digit", settled);
-      this.digit.textContent = "–";
-      this.confidence.textContent = "No digit found";
-      this.quickDigit.textContent = "–";
-      this.quickConfidence.textContent = "no digit found";
+    const number = typeof result.number === "string" ? result.number : "";
+    const read = marks.filter((m) => m.status === "ok");
+    const others = marks.length - read.length;
+    const notDigits = others
+      ? ` ${others} of the marks ${others > 1 ? "are" : "is"} not a digit.`
+      : "";
+    let spoken;
+    if (result.status === "ok" && read.length > 1) {
+      this.setVerdict("ok", {
+        big: number,
+        line: `${number.length} digits`,
+        hidden: `Reads the number ${number}: `,
+        quick: `${number.length} digits`,
+        settled,
+      });
+      this.say(result.message || `The network reads the number ${number}.`, false);
+      spoken = `Reads the number ${number}: ${marks.map(spokenReading).join("; ")}.${notDigits}`;
+    } else if (result.status === "ok") {
+      const mark = read[0] || result;
+      const sure = `${formatPercent(mark.confidence ?? 0)} sure`;
+      this.setVerdict("ok", {
+        big: String(mark.digit),
+        line: sure,
+        hidden: `Reads ${mark.digit}, `,
+        quick: sure,
+        settled,
+      });
+      const second = secondGuess(mark.probabilities || [], mark.digit) || "No other digit comes close.";
+      this.say(`${second}${notDigits}`, false);
+      spoken = `Reads ${mark.digit}, ${sure}. ${second}${notDigits}`;
+    } else if (result.status === "not_a_digit") {
+      const guess = result.guess || marks[0]?.guess;
+      const small = guess ? `Best guess: ${guess.digit} (${formatPercent(guess.confidence)})` : "";
+      this.setVerdict("not_a_digit", {
+        big: "?",
+        line: "That doesn't look like a digit",
+        guess: small,
+        quick: "not a digit",
+        settled,
+      });
+      this.say(result.message || "None of the marks looks like a digit.", false);
+      spoken = `That doesn't look like a digit.${small ? ` ${small}.` : ""}`;
+    } else {
+      this.setVerdict("no_digit", { big: "–", line: "No digit found", quick: "no digit found", settled });
+      spoken = result.message || "No digit found: the image looks empty.";
+      this.say(spoken, false);
+    }
+    this.showMark(this.marks.current);
+    if (settled) this.announce(spoken);
+  }
+
+  /** Bars and preview for one mark (the picked one), or cleared for none. */
+  showMark(mark) {
+    if (!mark) {
       this.resetBars();
-      this.say(result.message || "No digit found: the image looks empty.", settled);
+      this.setPreview(null);
       return;
     }
-    this.setState("ok", settled);
-    const probabilities = Array.isArray(result.probabilities) ? result.probabilities : [];
-    const confidence = result.confidence ?? probabilities[result.digit] ?? 0;
-    this.digit.textContent = String(result.digit);
-    this.confidence.textContent = `${formatPercent(confidence)} sure`;
-    this.quickDigit.textContent = String(result.digit);
-    this.quickConfidence.textContent = `${formatPercent(confidence)} sure`;
-    this.setBars(probabilities, result.digit);
-    const message =
-      result.message || `It looks like a ${result.digit} (${formatPercent(confidence)} sure).`;
-    const second = secondGuess(probabilities, result.digit) || "No other digit comes close.";
-    this.say(second, false);
-    if (settled) this.announce(`${message} ${second}`);
+    this.setBars(mark.probabilities || [], mark.status === "ok" ? mark.digit : -1);
+    this.setPreview(mark.input_image || null);
+    const several = this.marks.marks.length > 1;
+    this.barsOf.textContent = several
+      ? ` — mark ${this.marks.selected + 1} of ${this.marks.marks.length}`
+      : "";
+    const notDigit = Number(mark.not_digit_probability);
+    this.notDigitLine.hidden = !(notDigit >= 0.005);
+    this.notDigitLine.textContent = `Not a digit: ${formatPercent(notDigit || 0)}`;
   }
 
-  /** The request failed; `message` says why in plain words. */
   /**
-   * No answer: the server failed, could not be reached, or refused the image.
-   * @param {{settled: boolean}} [options]  settled: this is the outcome for the finished
-   *   drawing (an error for a request made mid-stroke is provisional, like an answer).
+   * No answer: the server failed, could not be reached, or refused the image. Whatever was
+   * shown for an earlier drawing goes: an error never sits beside a stale reading.
+   * @param {string} message  why, in plain words
+   * @param {{settled?: boolean, action?: {label: string, run: () => void}|null,
+   *   recovering?: boolean}} [options]  action: what "Try again" does (none: hidden);
+   *   recovering: the page is watching for the server and will read again by itself
    */
-  showError(message, { settled = true } = {}) {
-    this.setState("error", settled);
-    this.digit.textContent = "!";
-    this.confidence.textContent = "No answer";
-    this.quickDigit.textContent = "!";
-    this.quickConfidence.textContent = "no answer from the server";
-    this.say(message, true);
-    this.retry.hidden = false;
-    this.resetBars();
+  showError(message, { settled = true, action = null, recovering = false } = {}) {
+    this.setVerdict("error", { big: "!", line: "No answer", quick: "no answer from the server", settled });
+    const text = recovering ? `${message} The page will read again when the server is back.` : message;
+    this.say(text, settled);
+    if (action) {
+      this.retryLabel.textContent = action.label;
+      this.retryAction = action.run;
+      this.retry.hidden = false;
+    }
   }
 
-  setState(state, settled = true) {
+  /**
+   * Set the state and the verdict, and reset everything that belongs to an earlier answer.
+   * big: the big digit or number; line: the line beside it; hidden: words before `line` for
+   * screen readers (so "94.9% sure" says of what); guess: small type under it.
+   */
+  setVerdict(state, { big, line = "", hidden = "", guess = "", quick = "", settled = true }) {
     this.panel.dataset.state = state;
     this.panel.dataset.settled = String(settled);
     this.quick.dataset.state = state;
     this.retry.hidden = true;
+    this.retryAction = null;
+    this.digit.textContent = big;
+    this.digit.dataset.length = String(Math.min(big.length, 6));
+    this.quickDigit.textContent = big;
+    this.quickConfidence.textContent = quick;
+    const lead = document.createElement("span");
+    lead.className = "visually-hidden";
+    lead.textContent = hidden;
+    this.confidence.replaceChildren(...(hidden ? [lead] : []), line);
+    this.guess.textContent = guess;
+    if (state !== "ok" && state !== "not_a_digit" && state !== "no_digit") {
+      this.marks.clear();
+      this.showMark(null);
+      this.timing.textContent = "";
+    }
   }
 
   /** Show `text` as the status line; with `announce`, also tell screen readers. */
@@ -121,6 +204,8 @@ export class ResultView {
   }
 
   resetBars() {
+    this.barsOf.textContent = "";
+    this.notDigitLine.hidden = true;
     this.bars.forEach((bar, digit) => {
       bar.style.setProperty("--p", "0");
       bar.dataset.top = "false";
@@ -133,7 +218,7 @@ export class ResultView {
     if (dataUrl) {
       if (this.preview.src !== dataUrl) this.preview.src = dataUrl;
       this.preview.alt =
-        "The 28 by 28 pixel image the network saw: your digit in white on black, enlarged.";
+        "The 28 by 28 pixel image the network saw: the mark in white on black, enlarged.";
       this.preview.hidden = false;
       this.previewEmpty.hidden = true;
     } else {
@@ -143,14 +228,6 @@ export class ResultView {
       this.previewEmpty.hidden = false;
     }
   }
-}
-
-/** 0.9834 -> "98.3%", 0.00002 -> "<0.1%", 1 -> "100%". */
-export function formatPercent(p) {
-  const pct = p * 100;
-  if (pct >= 99.95) return "100%";
-  if (pct > 0 && pct < 0.05) return "<0.1%";
-  return `${pct.toFixed(1)}%`;
 }
 
 /** "Next best guess: 1 (2.3%)." or "" when there is no meaningful runner-up. */
@@ -163,13 +240,13 @@ function secondGuess(probabilities, top) {
   return `Next best guess: ${best} (${formatPercent(probabilities[best])}).`;
 }
 
+/** "Network default · 9 ms on the server · 812 ms round trip": both, honestly. */
 function describeTiming(result) {
   const parts = [];
-  const model = result.model || {};
-  if (model.name) {
-    const version = /^\d/.test(String(model.version ?? "")) ? `v${model.version}` : model.version;
-    parts.push(version ? `Model ${model.name} (${version})` : `Model ${model.name}`);
+  if (result.model?.name) parts.push(`Network ${result.model.name}`);
+  if (typeof result.time_ms === "number") parts.push(`${formatDuration(result.time_ms)} on the server`);
+  if (typeof result.round_trip_ms === "number") {
+    parts.push(`${formatDuration(result.round_trip_ms)} round trip`);
   }
-  if (typeof result.time_ms === "number") parts.push(`answered in ${result.time_ms.toFixed(0)} ms`);
   return parts.join(" · ");
 }

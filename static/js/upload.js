@@ -10,13 +10,34 @@ const SHRINK_TO = 560;
 /**
  * Decode an image file for display, and choose what to send: the file itself, or a
  * smaller PNG re-encoding when it is very large or in a format the server does not read.
- * @returns {Promise<{bitmap: CanvasImageSource, image: {file?: Blob, dataUrl?: string}}>}
+ * `size` is the sent image's size in pixels (the server's boxes are in those pixels).
+ * @returns {Promise<{bitmap: CanvasImageSource, image: {file?: Blob, dataUrl?: string},
+ *   size: {width: number, height: number}}>}
  */
 export async function readImageFile(file) {
   const bitmap = await decode(file);
   const big = file.size > MAX_SEND_BYTES || bitmap.width > MAX_SIDE || bitmap.height > MAX_SIDE;
-  if (SERVER_TYPES.has(file.type) && !big) return { bitmap, image: { file } };
-  return { bitmap, image: { dataUrl: reencode(bitmap) } };
+  if (SERVER_TYPES.has(file.type) && !big) {
+    return { bitmap, image: { file }, size: { width: bitmap.width, height: bitmap.height } };
+  }
+  const canvas = shrunk(bitmap);
+  return {
+    bitmap,
+    image: { dataUrl: canvas.toDataURL("image/png") },
+    size: { width: canvas.width, height: canvas.height },
+  };
+}
+
+/** Decode a PNG data URL (an MNIST example) for the pad: {bitmap, image, size}. */
+export async function readDataUrl(dataUrl) {
+  const img = new Image();
+  img.src = dataUrl;
+  await img.decode();
+  return {
+    bitmap: img,
+    image: { dataUrl },
+    size: { width: img.naturalWidth, height: img.naturalHeight },
+  };
 }
 
 async function decode(file) {
@@ -40,8 +61,8 @@ async function decode(file) {
   }
 }
 
-/** The image shrunk to fit SHRINK_TO px, as a PNG data URL (transparency kept). */
-function reencode(bitmap) {
+/** The image shrunk to fit SHRINK_TO px, on a canvas (transparency kept). */
+function shrunk(bitmap) {
   const scale = Math.min(1, SHRINK_TO / Math.max(bitmap.width, bitmap.height));
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(bitmap.width * scale));
@@ -49,7 +70,7 @@ function reencode(bitmap) {
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  return canvas.toDataURL("image/png");
+  return canvas;
 }
 
 /**
