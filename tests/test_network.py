@@ -31,7 +31,7 @@ def test_presets_build_and_run(name):
     net = build_preset(name)
     x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
     probs = net.predict_proba(x)
-    classes = 11 if name == "default" else 10  # the default model can say "not a digit"
+    classes = 12 if name == "default" else 10  # default: also "not a digit", "several digits"
     assert probs.shape == (3, classes) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
     assert net.predict(x).shape == (3,)
@@ -74,8 +74,8 @@ def test_train_eval_modes_and_introspection():
     net.train()
     net.forward(x)
     with pytest.raises(RuntimeError):
-        net.eval().backward(np.zeros((2, 11), np.float32))
-    assert net.predict_proba(x).shape == (2, 11)
+        net.eval().backward(np.zeros((2, 12), np.float32))
+    assert net.predict_proba(x).shape == (2, 12)
     acts = net.activations(x[0])
     assert len(acts) == len(net.layers)
     assert acts[0][0] == "0:conv2d" and acts[0][1].shape == (32, 28, 28)
