@@ -23,6 +23,7 @@ from flask import Flask
 from app.errors import register_error_handlers
 from app.feedback.api import install as install_feedback
 from app.feedback.store import is_postgresql_url
+from app.health import bp as health_bp
 from app.predictor import Predictor
 from app.routes import bp
 from app.security import register_security_headers
@@ -102,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None
     app.extensions["digits_predictor"] = predictor or load_predictor(app.config["PARAMS_PATH"])
     register_error_handlers(app)
     register_security_headers(app)
+    app.register_blueprint(health_bp)
     app.register_blueprint(bp)
     install_feedback(app)
     return app

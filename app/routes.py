@@ -1,4 +1,5 @@
-"""The HTTP routes: the page, /predict, /api/model, /healthz and /openapi.json."""
+"""The HTTP routes: the page, /predict, /api/model and /openapi.json (/healthz and /readyz:
+:mod:`app.health`)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,6 @@ def predictor() -> Predictor:
 @bp.get("/")
 def index() -> str:
     return render_template("index.html")
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    return jsonify({"status": "ok"})
 
 
 @bp.get("/api/model")
