@@ -242,6 +242,18 @@ http {{
         self.binary = program("nginx", "nginx")
         self.process: subprocess.Popen | None = None
 
+    def entries(self) -> list[tuple[float, int, str, str, list[str]]]:
+        """(time, status, method, uri, upstream addresses tried) per request logged so far
+        (nginx writes its log every second, and when it stops)."""
+        found = []
+        for line in self.access_log.read_text().splitlines():
+            match = re.match(r'^(\S+) (\d+) (\S+) (\S+) "([^"]*)"', line)
+            if match:
+                upstreams = [a.strip() for a in match.group(5).split(",") if a.strip() != "-"]
+                found.append((float(match.group(1)), int(match.group(2)), match.group(3),
+                              match.group(4), upstreams))
+        return found
+
     def test(self) -> subprocess.CompletedProcess:
         """``nginx -t`` on this configuration."""
         return subprocess.run([self.binary, "-t", "-q", "-c", str(self.main)],
