@@ -217,6 +217,7 @@ class Outcome:
     served_by: dict[str, dict[str, int]] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     events: dict[str, float] = field(default_factory=dict)
+    load_before: float = 0.0  # the machine's 1-minute load average as the run started
 
     @property
     def requests_per_second(self) -> float:
@@ -296,6 +297,7 @@ def run_configuration(server_url: str, instances: int, seconds: float, connectio
                            "nginx": [proxy.process.pid]})
             meter.parts["postgres"] = [_postmaster(server_url)]
             events: dict[str, float] = {}
+            load_before = os.getloadavg()[0]
             started = time.time()
             meter.start()
             _, process = run_wrk(proxy.port, folder, connections, seconds,
@@ -324,7 +326,8 @@ def run_configuration(server_url: str, instances: int, seconds: float, connectio
     outcome = Outcome(instances=instances, connections=connections, seconds=raw["seconds"],
                       requests=raw["requests"], socket_errors=raw["socket_errors"],
                       p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000, cpu=meter.used,
-                      events={k: v - started for k, v in events.items()})
+                      events={k: v - started for k, v in events.items()},
+                      load_before=load_before)
     check(outcome, entries, folder, database, ports, events)
     return outcome
 
@@ -391,17 +394,18 @@ def report(steady: list[Outcome], failovers: list[Outcome], connections: int) ->
         print(f"\nsteady runs, {connections} connections through nginx:")
         print(f"{'instances':>9s} {'req/s':>8s} {'x':>5s} {'pred/s':>8s} {'p50 ms':>7s} "
               f"{'p99 ms':>7s} {'app CPU':>8s} {'app CPU per 1k pred/s':>22s} "
-              f"{'nginx':>6s} {'wrk':>5s} {'pg':>5s} {'other':>6s} {'idle':>5s}")
+              f"{'nginx':>6s} {'wrk':>5s} {'pg':>5s} {'other':>6s} {'idle':>5s} {'load':>6s}")
         for o in steady:
             cores = {k: v / o.seconds for k, v in o.cpu.items()}
             per_1k = cores["app"] / (o.predictions_per_second / 1000.0)
-            idle = cores["machine_total"] - cores["machine"]
+            idle = max(0.0, cores["machine_total"] - cores["machine"])
             print(f"{o.instances:9d} {o.requests_per_second:8.0f} "
                   f"{o.requests_per_second / base:5.2f} {o.predictions_per_second:8.0f} "
                   f"{o.p50_ms:7.1f} {o.p99_ms:7.1f} {cores['app']:8.2f} {per_1k:22.2f} "
                   f"{cores['nginx']:6.2f} {cores['wrk']:5.2f} {cores['postgres']:5.2f} "
-                  f"{cores['other']:6.2f} {idle:5.2f}")
-        print("(CPU columns in cores: CPU seconds per second of the run)")
+                  f"{cores['other']:6.2f} {idle:5.2f} {o.load_before:6.2f}")
+        print("(CPU columns in cores: CPU seconds per second of the run; other: processes "
+              "outside this bench; load: the 1-minute load average as the run started)")
     for o in steady + failovers:
         kind = "failover" if o.events else "steady"
         print(f"\n{kind} run, {o.instances} instance(s), {o.seconds:.0f} s: {o.requests} requests, "
