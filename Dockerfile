@@ -41,11 +41,23 @@ COPY app/ app/
 COPY params/ params/
 COPY templates/ templates/
 COPY static/ static/
+# The default corrections store (a SQLite file, when DATABASE_URL is not set) lives in
+# instance/: the one folder the server may write to. Mount a volume here to keep it; with
+# several replicas, set DATABASE_URL instead (each container would have its own file).
+RUN mkdir instance && chown digits:digits instance
 
 USER digits
 EXPOSE 8000
 
+# Liveness, not readiness: /healthz only says the process answers, so a database outage never
+# marks containers unhealthy (an orchestrator that restarts unhealthy ones would restart them
+# all for nothing). Readiness, /readyz, is for whatever routes traffic (deploy/k8s).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+# docker stop sends SIGTERM to gunicorn (PID 1, exec form below), which finishes the requests
+# in flight within its graceful_timeout (10 s); give it more than that (docker stop -t 30,
+# compose's stop_grace_period).
+STOPSIGNAL SIGTERM
 
 CMD ["gunicorn", "-c", "gunicorn.conf.py"]

@@ -7,6 +7,12 @@ none), LOG_LEVEL (default info), DIGITS_PARAMS (the parameter file).
 
 The parameter file is checked once in the master before any worker starts, so a missing or
 refused file stops start-up with one clear message; each worker then loads it for itself.
+
+Shutdown is graceful: on SIGTERM (docker stop, a pod deleted) gunicorn stops accepting, lets
+each worker finish the request it is serving for up to ``graceful_timeout`` seconds, then
+exits; each worker closes its database connections as it goes (``worker_exit``). Whatever
+stops it must wait longer than that (compose: stop_grace_period; Kubernetes:
+terminationGracePeriodSeconds, after the preStop pause).
 """
 
 import os
@@ -24,7 +30,7 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(8, available_cpus()))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 10
+graceful_timeout = 10  # > the slowest request (/predict?explain=1 on a large image)
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
@@ -53,3 +59,11 @@ def on_starting(server):
         print(f"digits: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("model %s (%s) found at %s", predictor.name, predictor.version, path)
+
+
+def worker_exit(server, worker):
+    """Close this worker's corrections store (its PostgreSQL connections), if it opened one."""
+    app = getattr(worker, "wsgi", None)
+    feedback = getattr(app, "extensions", {}).get("feedback")
+    if feedback is not None:
+        feedback.close()

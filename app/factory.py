@@ -8,6 +8,8 @@
 - ``DIGITS_MAX_BODY_BYTES``: the largest request body accepted (default 2 MiB);
 - ``DATABASE_URL``: ``postgresql://...`` to keep corrections in PostgreSQL; otherwise
   ``DIGITS_FEEDBACK_DB``, a SQLite file (default instance/feedback.sqlite3);
+- ``DATABASE_POOL_SIZE`` (default 2) and ``DATABASE_TIMEOUT`` (seconds, default 2): with
+  PostgreSQL, the most connections each worker opens and how long a request waits for one;
 - ``DIGITS_FEEDBACK_PER_MINUTE`` (default 60 per worker) and ``DIGITS_FEEDBACK_MAX_ROWS``
   (default 100,000): the limits of POST /api/feedback.
 """
@@ -22,6 +24,8 @@ from flask import Flask
 
 from app.errors import register_error_handlers
 from app.feedback.api import install as install_feedback
+from app.feedback.store import is_postgresql_url
+from app.health import bp as health_bp
 from app.models import Models, load_others
 from app.predictor import Predictor
 from app.routes import bp
@@ -52,6 +56,14 @@ def _number(name: str, default: int, what: str) -> int:
     return value
 
 
+def _database_url() -> str | None:
+    url = os.environ.get("DATABASE_URL") or None
+    if url is not None and not is_postgresql_url(url):
+        raise StartupError("cannot start: DATABASE_URL must be a postgresql:// URL "
+                           "(leave it unset to keep corrections in a SQLite file)")
+    return url
+
+
 def default_config() -> dict[str, Any]:
     """Settings from the environment (see the module docstring)."""
     max_body = _number(MAX_BODY_ENV, DEFAULT_MAX_BODY, "a number of bytes")
@@ -60,7 +72,9 @@ def default_config() -> dict[str, Any]:
         "MODELS_DIR": os.environ.get(MODELS_DIR_ENV, str(DEFAULT_MODELS_DIR)),
         "MAX_CONTENT_LENGTH": max_body,
         "MAX_FORM_MEMORY_SIZE": max_body,
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or None,
+        "DATABASE_URL": _database_url(),
+        "DATABASE_POOL_SIZE": _number("DATABASE_POOL_SIZE", 2, "a positive number of connections"),
+        "DATABASE_TIMEOUT": _number("DATABASE_TIMEOUT", 2, "a positive number of seconds"),
         "FEEDBACK_DB": os.environ.get("DIGITS_FEEDBACK_DB") or str(DEFAULT_FEEDBACK_DB),
         "FEEDBACK_PER_MINUTE": _number("DIGITS_FEEDBACK_PER_MINUTE", 60,
                                        "a positive number of corrections"),
@@ -99,6 +113,7 @@ def create_app(config: dict[str, Any] | None = None, predictor: Predictor | None
                                                                   default))
     register_error_handlers(app)
     register_security_headers(app)
+    app.register_blueprint(health_bp)
     app.register_blueprint(bp)
     install_feedback(app)
     return app

@@ -171,6 +171,26 @@ _PREDICTION = {
     },
 }
 
+_CHECK = {"type": "string", "enum": ["ok", "failing", "unavailable"]}
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks", "database"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not_ready"]},
+        "checks": {
+            "type": "object",
+            "required": ["model", "database"],
+            "properties": {"model": _CHECK, "database": _CHECK},
+            "description": "Each check: ok, or why not (details are in the server's log).",
+        },
+        "database": {"type": "string", "enum": ["postgresql", "sqlite"],
+                     "description": "Where corrections are kept."},
+        "error": {**_ERROR["properties"]["error"],
+                  "description": "Only when not ready: code not_ready, naming the failing "
+                                 "checks."},
+    },
+}
+
 _MODEL = {
     "type": "object",
     "required": ["name", "version", "architecture", "input_shape", "parameters",
@@ -432,11 +452,32 @@ _DOCUMENT: dict[str, Any] = {
         "/healthz": {
             "get": {
                 "operationId": "healthz",
-                "summary": "Liveness: answers without touching the model",
+                "summary": "Liveness: the process answers (touches neither model nor database)",
+                "description": "For a liveness probe: restart the replica when this fails. "
+                               "A database outage never makes it fail.",
                 "responses": {"200": _json_response("Alive.", {
                     "type": "object", "required": ["status"],
                     "properties": {"status": {"const": "ok"}},
                 })},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "summary": "Readiness: the model answers and the corrections store is reachable",
+                "description": (
+                    "For a readiness probe: send this replica traffic only while it answers "
+                    "200. Checks that the model computes a prediction and that the "
+                    "corrections store answers: with DATABASE_URL a real round trip to "
+                    "PostgreSQL (bringing its schema up to date on first use), else that the "
+                    "SQLite file opens. Answers within the database timeout (2 s by "
+                    "default), at once while the database is known to be down."
+                ),
+                "responses": {
+                    "200": _json_response("Ready.", {"$ref": "#/components/schemas/Readiness"}),
+                    "503": _json_response("Not ready: a check failed (error says which).",
+                                          {"$ref": "#/components/schemas/Readiness"}),
+                },
             }
         },
         "/openapi.json": {
@@ -457,6 +498,7 @@ _DOCUMENT: dict[str, Any] = {
             "ModelList": _MODEL_LIST,
             "Report": _REPORT,
             "Kernels": _KERNELS,
+            "Readiness": _READINESS,
             "Error": _ERROR,
         }
     },

@@ -1,5 +1,6 @@
-"""The HTTP routes: the page, /predict, /api/model(s), /api/report, /api/kernels, /healthz
-and /openapi.json. Each model route takes ``?model=NAME`` (default: the default model)."""
+"""The HTTP routes: the page, /predict, /api/model(s), /api/report, /api/kernels and
+/openapi.json (/healthz and /readyz: :mod:`app.health`). Each model route takes
+``?model=NAME`` (default: the default model)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,6 @@ def predictor() -> Predictor:
 @bp.get("/")
 def index() -> str:
     return render_template("index.html")
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    return jsonify({"status": "ok"})
 
 
 @bp.get("/api/model")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need from Debian, beyond the Python packages: Chromium (the browser tests,
 # driven by Playwright; `playwright install` is never used), DejaVu fonts, PostgreSQL and
-# nginx (started by the tests as their own processes on loopback ports). Installed with
+# nginx (started by the tests as their own processes on loopback ports) and wrk (the load of
+# the scale-out test, through that nginx). Installed with
 # apt-get when running as root; otherwise this says how, and those tests skip (or fail
 # under REQUIRE_BROWSER=1 / REQUIRE_SERVERS=1, as CI sets).
 set -euo pipefail
@@ -10,6 +11,7 @@ missing=()
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,4 +1,4 @@
-"""What some tests need from the machine (real MNIST files, a browser, PostgreSQL and nginx),
+"""What some tests need from the machine (real MNIST files, a browser, PostgreSQL, nginx, wrk),
 and what happens when it is missing: the test is skipped with a message saying what to
 install or set, or, where the matching ``REQUIRE_*`` switch is set (CI sets them all), it
 fails instead.
@@ -18,7 +18,7 @@ from model.mnist import FILES, Mnist, default_data_dir, find_file, load_mnist
 #: Set to 1 to fail, not skip, the tests that need these (``.ci/run`` sets both).
 REQUIRE_MNIST = "REQUIRE_MNIST"
 REQUIRE_BROWSER = "REQUIRE_BROWSER"
-REQUIRE_SERVERS = "REQUIRE_SERVERS"  # PostgreSQL and nginx (tests/servers.py)
+REQUIRE_SERVERS = "REQUIRE_SERVERS"  # PostgreSQL, nginx and wrk (tests/servers.py)
 
 
 def required(switch: str) -> bool:

@@ -1,5 +1,5 @@
-"""Shared fixtures (the real MNIST files when present; tests never use the network) and the
-time limit of each kind of test."""
+"""Shared fixtures (the real MNIST files when present, tests never use the network; one
+PostgreSQL server for the session) and the time limit of each kind of test."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from tests.availability import mnist_dir as find_mnist_dir
 from tests.availability import real_mnist
+from tests.servers import postgres
 
 #: Seconds a test may take, by marker (others: pyproject's ``timeout``). A browser test takes
 #: a few seconds; a slow one trains or evaluates on real MNIST.
@@ -34,6 +35,14 @@ def mnist_dir():
 def mnist():
     """The verified MNIST arrays; skipped when absent (failed with REQUIRE_MNIST=1)."""
     return real_mnist()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server for the whole session (tests/servers.py); each test makes its own
+    database on it (servers.create_database). Skipped where PostgreSQL is not installed."""
+    with postgres() as url:
+        yield url
 
 
 # The browser tests' fixtures (tests/browser_env.py), for every tests/test_browser_*.py.

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import time
 import uuid
 
 import numpy as np
 import pytest
 
-from app.factory import create_app
+from app.factory import StartupError, create_app, default_config
 from app.feedback.__main__ import main as feedback_cli
 from app.feedback.schema import MIGRATIONS, VERSION
 from app.feedback.store import open_store
 from tests.images import data_url, draw_digit, encode
-from tests.servers import postgres
+from tests.servers import create_database, postgres
 
 DIGIT = draw_digit("7", size=(28, 28), box=(0.25, 0.15, 0.75, 0.85), ink=255, background=0)
 IMAGE = data_url(encode(DIGIT))
@@ -29,24 +31,12 @@ def correction(**overrides) -> dict:
     return body
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    with postgres() as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_config(request, tmp_path) -> dict:
     """The config of a fresh, empty store of each kind."""
     if request.param == "sqlite":
         return {"FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
-    import psycopg
-
-    server = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return {"DATABASE_URL": server.rsplit("/", 1)[0] + "/" + name}
+    return {"DATABASE_URL": create_database(request.getfixturevalue("postgres_url"))}
 
 
 def make_app(config: dict, **more):
@@ -204,3 +194,137 @@ def test_export_writes_arrays_for_training(tmp_path):
         assert sorted(arrays["labels"].tolist()) == [3, 7, 10]
         assert np.array_equal(arrays["images"][0], np.asarray(DIGIT))
         assert arrays["predicted"].tolist() == [1, 1, 1]
+
+
+# PostgreSQL: pool limits, lost connections, a database that is down ------------------------
+
+@pytest.fixture
+def postgres_app(postgres_url):
+    """An app whose corrections go to a fresh PostgreSQL database; closed at the end."""
+    app = make_app({"DATABASE_URL": create_database(postgres_url), "FEEDBACK_PER_MINUTE": 1000})
+    yield app
+    app.extensions["feedback"].close()
+
+
+def backends(url: str) -> list[int]:
+    """The server process ids of the app's connections (application_name digits)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        return [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'digits' "
+            "AND datname = current_database()")]
+
+
+def test_the_pool_opens_at_most_its_size(postgres_url):
+    """Eight threads at once through one store of pool size 2: all saved, and the database
+    never sees more than 2 of the worker's connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = create_database(postgres_url)
+    app = make_app({"DATABASE_URL": url, "DATABASE_POOL_SIZE": 2, "FEEDBACK_PER_MINUTE": 1000})
+    store = app.extensions["feedback"].store()
+    assert store.pool.max_size == 2
+    seen: list[int] = []
+
+    def post(_):
+        with app.test_client() as client:
+            code = client.post("/api/feedback", json=correction()).status_code
+        seen.append(len(backends(url)))
+        return code
+
+    with ThreadPoolExecutor(8) as threads:
+        codes = list(threads.map(post, range(40)))
+    assert codes == [201] * 40 and store.count() == 40
+    assert 1 <= max(seen) <= 2
+    app.extensions["feedback"].close()
+
+
+def test_a_connection_closed_by_the_server_is_replaced(postgres_app):
+    """Between requests the server ends the pooled connection (a restart, an idle timeout):
+    the next correction is saved all the same."""
+    import psycopg
+
+    client = postgres_app.test_client()
+    assert client.post("/api/feedback", json=correction()).status_code == 201
+    url = postgres_app.config["DATABASE_URL"]
+    before = backends(url)
+    assert before
+    with psycopg.connect(url, autocommit=True) as connection:
+        for pid in before:
+            connection.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert client.post("/api/feedback", json=correction()).status_code == 201
+    assert len(stored(postgres_app)) == 2 and not set(backends(url)) & set(before)
+
+
+def test_a_connection_lost_mid_transaction_is_retried(postgres_app):
+    """The connection dies inside the transaction (before the commit): the store retries on a
+    fresh one; the correction is saved once."""
+    store = postgres_app.extensions["feedback"].store()
+    store.ready()
+    calls = []
+
+    def work(execute):
+        calls.append(1)
+        if len(calls) == 1:
+            execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return execute("INSERT INTO corrections (id, created_at, image, predicted_status, label, "
+                       "model_name, model_version) VALUES ('lost-once-01', 'now', :image, 'ok', "
+                       "3, 'default', 'x') ON CONFLICT (id) DO NOTHING",
+                       {"image": bytes(784)}).rowcount
+
+    assert store._run(work, write=True) == 1
+    assert len(calls) == 2 and [c.id for c in store.corrections()] == ["lost-once-01"]
+
+
+def test_an_answer_lost_after_the_commit_is_not_stored_twice(postgres_app, monkeypatch):
+    """The commit reaches the database but the connection fails before the worker hears
+    back: the retry finds the row, the API still acknowledges (200 already_saved), and the
+    correction is stored once."""
+    import psycopg
+
+    store = postgres_app.extensions["feedback"].store()
+    store.ready()
+    real_connection = store.pool.connection
+    failures = []
+
+    @contextlib.contextmanager
+    def connection_that_fails_after_commit(*args, **kwargs):
+        with real_connection(*args, **kwargs) as connection:
+            yield connection
+        if not failures:  # the transaction has committed by now
+            failures.append(1)
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(store.pool, "connection", connection_that_fails_after_commit)
+    body = correction()
+    response = postgres_app.test_client().post("/api/feedback", json=body)
+    assert failures and response.status_code == 200
+    assert response.get_json() == {"status": "already_saved", "id": body["id"]}
+    assert [c.id for c in stored(postgres_app)] == [body["id"]]
+
+
+def test_a_database_that_is_down_fails_fast_after_the_first_wait():
+    """With nothing listening, the first correction waits at most DATABASE_TIMEOUT (1 s
+    here) and is refused with 503; the next ones are refused at once, so a worker is not
+    held by a dead database."""
+    with postgres() as url:
+        pass  # started and stopped
+    app = create_app({"DATABASE_URL": url, "DATABASE_TIMEOUT": 1})
+    client = app.test_client()
+    started = time.monotonic()
+    first = client.post("/api/feedback", json=correction())
+    waited = time.monotonic() - started
+    assert first.status_code == 503 and first.get_json()["error"]["code"] == "feedback_unavailable"
+    assert 0.9 <= waited < 3.0, waited
+    started = time.monotonic()
+    codes = [client.post("/api/feedback", json=correction()).status_code for _ in range(5)]
+    assert codes == [503] * 5 and time.monotonic() - started < 0.5
+    app.extensions["feedback"].close()
+
+
+@pytest.mark.parametrize("url", ["mysql://db/digits", "sqlite:///x.db", "localhost:5432"])
+def test_a_database_url_that_is_not_postgresql_stops_startup(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(StartupError, match="DATABASE_URL must be a postgresql:// URL"):
+        default_config()

@@ -37,10 +37,10 @@ def copy(tmp_path):
 
 def test_a_new_requirement_makes_the_lock_stale(copy):
     with open(copy / "requirements.txt", "a") as fh:
-        fh.write("psycopg[binary]==3.2.9 ; python_version >= '3.11'\n")
+        fh.write("redis[hiredis]==5.0.8 ; python_version >= '3.11'\n")  # in neither lock
     assert problems(copy) == [
-        "psycopg is in requirements.txt but not in requirements.lock",
-        "psycopg is in requirements-dev.txt but not in requirements-dev.lock",
+        "redis is in requirements.txt but not in requirements.lock",
+        "redis is in requirements-dev.txt but not in requirements-dev.lock",
     ]
 
 

@@ -71,7 +71,8 @@ class RateLimit:
 class Feedback:
     """The app's corrections: the store (opened on first use: /predict never touches it),
     and this worker's rate limit. Settings from the app config: DATABASE_URL,
-    FEEDBACK_DB (SQLite path), FEEDBACK_PER_MINUTE, FEEDBACK_MAX_ROWS."""
+    DATABASE_POOL_SIZE, DATABASE_TIMEOUT, FEEDBACK_DB (SQLite path), FEEDBACK_PER_MINUTE,
+    FEEDBACK_MAX_ROWS."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -85,8 +86,17 @@ class Feedback:
                 if self._store is None:
                     self._store = open_store(self.config.get("DATABASE_URL"),
                                              self.config["FEEDBACK_DB"],
-                                             int(self.config["FEEDBACK_MAX_ROWS"]))
+                                             int(self.config["FEEDBACK_MAX_ROWS"]),
+                                             pool_size=int(self.config["DATABASE_POOL_SIZE"]),
+                                             timeout=float(self.config["DATABASE_TIMEOUT"]))
         return self._store
+
+    def close(self) -> None:
+        """Close the store's connections, if it was opened (a worker that exits)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     @property
     def configured_database(self) -> bool:

@@ -2,7 +2,8 @@
 
 :func:`open_store` picks the backend from the configuration: ``DATABASE_URL``
 (``postgresql://...``) means PostgreSQL through psycopg with a small connection pool per
-worker; otherwise a SQLite file (``DIGITS_FEEDBACK_DB``, default ``instance/feedback.sqlite3``)
+worker (:class:`PostgresStore` says how it is bounded and what it does when the database is
+lost); otherwise a SQLite file (``DIGITS_FEEDBACK_DB``, default ``instance/feedback.sqlite3``)
 in WAL mode, so several gunicorn workers write to it safely. Either way the schema is
 created or migrated on first use, once, under a lock (SQLite's write lock, PostgreSQL's
 advisory lock), so replicas that start together do not race.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
@@ -186,28 +188,58 @@ class SQLiteStore(Store):
 
 
 class PostgresStore(Store):
-    """PostgreSQL through a psycopg connection pool (a few connections per worker)."""
+    """PostgreSQL through a psycopg connection pool, bounded and quick to give up.
 
-    def __init__(self, url: str, max_rows: int, pool_size: int = 4,
-                 timeout: float = 5.0) -> None:
+    Limits, per worker process: at most ``pool_size`` connections (so the database sees at
+    most replicas x workers x pool_size, plus one per CLI run), one kept open between
+    requests; a request waits at most ``timeout`` seconds for a connection. A gunicorn sync
+    worker that waits on the database is a worker not reading digits, so the store gives up
+    quickly and stays down briefly:
+
+    - a connection that breaks while in use (the server restarted, a network blip) is
+      retried once on a fresh connection: the insert is idempotent on the correction's id,
+      so a retry after a commit whose answer was lost finds the row and adds nothing;
+    - no connection within ``timeout`` means the database is down (a sync worker uses one
+      connection at a time, so it is never the pool that is busy): for the next
+      ``pause`` seconds the store answers :class:`StoreUnavailableError` at once instead of
+      making every request wait again, while the pool keeps reconnecting in the background
+      (giving up and starting over every ``RECONNECT_SECONDS``, so a database that comes
+      back is found within seconds, not after a long back-off).
+    """
+
+    #: Seconds the pool's background reconnection backs off before it starts over.
+    RECONNECT_SECONDS = 10.0
+
+    def __init__(self, url: str, max_rows: int, pool_size: int = 2, timeout: float = 2.0,
+                 pause: float = 5.0) -> None:
         super().__init__(max_rows)
         import psycopg  # imported only when PostgreSQL is configured
         import psycopg_pool
 
-        self._errors = (psycopg.Error, psycopg_pool.PoolTimeout)
+        self._errors = (psycopg.Error,)
         self._operational = psycopg.OperationalError
+        self._pool_timeout = psycopg_pool.PoolTimeout
+        self.pause = pause
+        self._down_until = 0.0
         self.pool = psycopg_pool.ConnectionPool(
             url, min_size=1, max_size=pool_size, timeout=timeout, open=True,
-            kwargs={"connect_timeout": max(1, int(timeout))},
+            name="digits-feedback", reconnect_timeout=self.RECONNECT_SECONDS,
+            kwargs={"connect_timeout": max(1, round(timeout)), "application_name": "digits"},
             check=psycopg_pool.ConnectionPool.check_connection,
         )
 
     def _run(self, work, write: bool = False) -> Any:
-        for attempt in (1, 2):  # one retry: a pooled connection may have been lost
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailableError("PostgreSQL did not answer a moment ago; not waiting "
+                                        "on it again yet")
+        for attempt in (1, 2):  # one retry: a connection may be lost while in use
             try:
                 with self.pool.connection() as connection, connection.transaction():
                     return work(lambda sql, params=None: connection.execute(
                         _psycopg_sql(sql), params or {}))
+            except self._pool_timeout as exc:  # no connection at all: the database is down
+                self._down_until = time.monotonic() + self.pause
+                raise StoreUnavailableError(f"PostgreSQL: {exc}") from exc
             except self._operational as exc:
                 if attempt == 2:
                     raise StoreUnavailableError(f"PostgreSQL: {exc}") from exc
@@ -227,10 +259,16 @@ def _psycopg_sql(sql: str) -> str:
     return re.sub(r"(?<!:):([A-Za-z_]\w*)", r"%(\1)s", sql)
 
 
-def open_store(database_url: str | None, sqlite_path: str | Path, max_rows: int) -> Store:
-    """The configured store (nothing is opened or created until first used)."""
+def open_store(database_url: str | None, sqlite_path: str | Path, max_rows: int,
+               pool_size: int = 2, timeout: float = 2.0) -> Store:
+    """The configured store (nothing is opened or created until first used); ``pool_size``
+    and ``timeout`` bound PostgreSQL's connection pool (see :class:`PostgresStore`)."""
     if database_url:
-        if not database_url.startswith(("postgresql://", "postgres://")):
+        if not is_postgresql_url(database_url):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
-        return PostgresStore(database_url, max_rows)
+        return PostgresStore(database_url, max_rows, pool_size=pool_size, timeout=timeout)
     return SQLiteStore(sqlite_path, max_rows)
+
+
+def is_postgresql_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
