@@ -19,7 +19,8 @@ from scripts.locks import normalize, read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_POINTS = ("gunicorn.conf.py", "app/wsgi.py")
-TRAINING_ONLY = ("model/train.py", "model/mnist.py", "model/augment.py", "model/evaluate.py")
+TRAINING_ONLY = ("model/train.py", "model/mnist.py", "model/augment.py", "model/evaluate.py",
+                 "model/training_data.py", "model/negatives.py", "model/calibration.py")
 
 
 def module_file(name: str) -> Path | None:
