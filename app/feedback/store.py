@@ -29,7 +29,7 @@ from app.feedback.schema import COLUMNS, INSERT, MIGRATIONS, SELECT_ALL, VERSION
 #: PostgreSQL advisory lock key for migrations (any constant shared by all replicas).
 MIGRATION_LOCK = 0x44_49_47_49  # "DIGI"
 #: Seconds a SQLite writer waits for another worker's write lock.
-SQLITE_BUSY_SECONDS = 5.0
+SQLITE_BUSY_SECONDS = 10.0
 
 
 class StoreUnavailableError(RuntimeError):
@@ -156,7 +156,7 @@ class SQLiteStore(Store):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(self.path, timeout=SQLITE_BUSY_SECONDS,
                                              isolation_level=None, check_same_thread=False)
-                connection.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(connection)
                 connection.execute("PRAGMA synchronous=FULL")  # committed means on disk
             except (OSError, sqlite3.Error) as exc:
                 raise StoreUnavailableError(f"cannot open {self.path}: {exc}") from exc
@@ -185,6 +185,21 @@ class SQLiteStore(Store):
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode. The switch needs a moment alone with a new file, and SQLite
+    may answer "locked" at once rather than wait while other workers open it at the same
+    time, so it is retried for up to :data:`SQLITE_BUSY_SECONDS`."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class PostgresStore(Store):
