@@ -169,24 +169,36 @@ class _Region:
 def segment(ink: Ink, classify: Classify) -> list[list[tuple[Candidate, Reading]]]:
     """The digits of the ink, as lines (top to bottom) of candidates (left to right) with
     the network's reading of each. ``classify(images (N, 28, 28))`` reads N images in one
-    batch. Raises :class:`ImageError` (422) when the image holds too many marks."""
+    batch (at most two batches per image). Raises :class:`ImageError` (422) when the image
+    holds too many marks."""
     elements = _elements(ink)
     if len(elements) > 2 * MAX_DIGITS:
         raise _too_many(len(elements))
     plans = [_plan(ink, line) for line in _lines(elements)]
-    everything = [c for plan in plans for c in plan.candidates]
-    readings = list(classify(np.stack([c.image for c in everything])))
-    scores = [_score(c, r) for c, r in zip(everything, readings, strict=True)]
-    chosen, start = [], 0
-    for plan in plans:
-        end = start + len(plan.candidates)
-        indices = [start + i for i in plan.read(scores[start:end], readings[start:end])]
-        start = end
-        chosen.append([(everything[i], readings[i]) for i in indices])
+    readings: list[list[Reading]] = [[] for _ in plans]
+    _read_new(plans, readings, classify)  # every element whole, every close pair
+    for plan, read in zip(plans, readings, strict=True):
+        plan.add_slicings(read)  # the elements that may be digits touching
+    _read_new(plans, readings, classify)
+    chosen = []
+    for plan, read in zip(plans, readings, strict=True):
+        scores = [_score(c, r) for c, r in zip(plan.candidates, read, strict=True)]
+        chosen.append([(plan.candidates[i], read[i]) for i in plan.read(scores, read)])
     found = sum(len(line) for line in chosen)
     if found > MAX_DIGITS:
         raise _too_many(found)
     return chosen
+
+
+def _read_new(plans: list[_Plan], readings: list[list[Reading]], classify: Classify) -> None:
+    """Read, in one batch, the candidates of every plan that have no reading yet."""
+    new = [c for plan, read in zip(plans, readings, strict=True)
+           for c in plan.candidates[len(read):]]
+    if not new:
+        return
+    batch = iter(classify(np.stack([c.image for c in new])))
+    for plan, read in zip(plans, readings, strict=True):
+        read.extend(next(batch) for _ in range(len(plan.candidates) - len(read)))
 
 
 @dataclass
@@ -200,6 +212,46 @@ class _Plan:
     candidates: list[Candidate]
     ways: list[list[tuple[list[int], int]]]
     pairs: dict[tuple[int, int], int]
+    elements: list[_Element]
+    regions: list[_Region]
+
+    def add(self, candidate: Candidate | None) -> list[int]:
+        """Append a candidate; its index in a list (empty for None)."""
+        if candidate is None:
+            return []
+        self.candidates.append(candidate)
+        return [len(self.candidates) - 1]
+
+    def add_slicings(self, readings: list[Reading]) -> None:
+        """Add the ways to cut each element that might read better cut, given the readings
+        of the candidates so far (each element whole).
+
+        Only worth it when the cut could win: every candidate scores at most 0 (a
+        log-probability plus log-priors), so a cut reading scores at most its cut's weight
+        (log p(several digits) of the whole, or CUT_COST), and it can only beat the whole
+        when that weight is above the whole's score. A digit read clearly whole is not cut
+        (most of what people send: it halves the cost of reading one digit)."""
+        for index, element in enumerate(self.elements):
+            whole = next((way[0] for way, slices in self.ways[index] if slices == 0 and way),
+                         None)
+            if whole is not None:
+                reading = readings[whole]
+                weight = (math.log(max(reading.several, 1e-12)) if reading.several is not None
+                          else CUT_COST)
+                if weight <= _score(self.candidates[whole], reading):
+                    continue
+            region = self.regions[index]
+            for cuts in _slicings(region, element):
+                rows = element.box[1] - element.box[0]
+                bounds = [np.full(rows, -np.inf), *cuts, np.full(rows, np.inf)]
+                slices = len(bounds) - 1
+                runs = [(first, last) for first in range(slices)
+                        for last in range(first + 1, min(slices, first + 3) + 1)
+                        if (first, last) != (0, slices)]
+                way = [i for first, last in runs for i in self.add(_candidate(
+                    region, element.marks, (first, last),
+                    Slice(element.box[0], bounds[first], bounds[last])))]
+                self.ways[index].append((way, slices))
 
     def read(self, scores: list[float], readings: list[Reading]) -> list[int]:
         """The best candidates (indices into ``candidates``), left to right: for each
@@ -429,37 +481,18 @@ def _valleys(profile: np.ndarray, gap: int) -> list[int]:
 
 
 def _plan(ink: Ink, line: list[_Element]) -> _Plan:
-    """Every candidate digit of a line: each element whole, the runs of up to three slices
-    of each of its slicings, and each pair of neighbouring elements close together."""
-    candidates: list[Candidate] = []
-    ways: list[list[tuple[list[int], int]]] = []
-    pairs: dict[tuple[int, int], int] = {}
+    """The first candidates of a line: each element whole and each pair of neighbouring
+    elements close together (the slicings of elements come after their first reading, see
+    :meth:`_Plan.add_slicings`)."""
+    plan = _Plan([], [], {}, line, [])
     tallest = max(element.height for element in line)
-
-    def add(candidate: Candidate | None) -> list[int]:
-        if candidate is None:
-            return []
-        candidates.append(candidate)
-        return [len(candidates) - 1]
-
     for index, element in enumerate(line):
         region = _Region.around(ink, element.marks, element.box, _margin(element.box))
+        plan.regions.append(region)
         whole = _candidate(region, element.marks, (0, 1), None)
         if whole is not None and element.height < FRAGMENT * tallest:
             whole.cost = FRAGMENT_COST
-        element_ways = [(add(whole), 0)] if whole is not None else []
-        for cuts in _slicings(region, element):
-            rows = element.box[1] - element.box[0]
-            bounds = [np.full(rows, -np.inf), *cuts, np.full(rows, np.inf)]
-            slices = len(bounds) - 1
-            runs = [(first, last) for first in range(slices)
-                    for last in range(first + 1, min(slices, first + 3) + 1)
-                    if (first, last) != (0, slices)]
-            way = [i for first, last in runs for i in add(_candidate(
-                region, element.marks, (first, last),
-                Slice(element.box[0], bounds[first], bounds[last])))]
-            element_ways.append((way, slices))
-        ways.append(element_ways or [([], 0)])
+        plan.ways.append([(plan.add(whole), 0)] if whole is not None else [([], 0)])
         if index and element.box[2] - line[index - 1].box[3] <= PAIR_GAP * max(
                 element.height, line[index - 1].height):
             before = line[index - 1]
@@ -471,8 +504,8 @@ def _plan(ink: Ink, line: list[_Element]) -> _Plan:
                 pair.elements = 2
                 pair.cost = PAIR_COST * min(before.height, element.height) / max(
                     before.height, element.height)
-                pairs[(index - 1, index)] = add(pair)[0]
-    return _Plan(candidates, ways, pairs)
+                plan.pairs[(index - 1, index)] = plan.add(pair)[0]
+    return plan
 
 
 def _candidate(region: _Region, marks: list[int], atoms: tuple[int, int],

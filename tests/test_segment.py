@@ -1,0 +1,150 @@
+"""Segmentation (app/reading/segment.py) with a stand-in network, so each rule is tested on
+its own: which marks belong together, the reading order, when an element is cut, and the
+limit on digits. The real network reading real numbers is in tests/test_api_numbers.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app.predictor import Prediction
+from app.reading.errors import ImageError
+from app.reading.ink import find_ink
+from app.reading.segment import MAX_DIGITS, segment
+
+
+def page(draw, size=(600, 300)) -> np.ndarray:
+    """Black strokes on white paper, drawn by ``draw(pen)``; gray (H, W) float32 in [0, 1]."""
+    image = Image.new("L", size, 255)
+    draw(ImageDraw.Draw(image))
+    return np.asarray(image, np.float32) / 255.0
+
+
+def ring(pen, x, y, width=60, height=90):
+    pen.ellipse((x, y, x + width, y + height), outline=0, width=9)
+
+
+def bar(pen, x, y, height=90):
+    pen.line((x, y, x, y + height), fill=0, width=9)
+
+
+class Network:
+    """A stand-in for the network: every image is ``digit`` with ``confidence``, unless its
+    ink is wider than ``wide`` times its height, which is read as several digits with
+    probability ``several``. Records the batch sizes it was asked to read."""
+
+    def __init__(self, digit=0, confidence=0.98, several=0.9, wide=1.15):
+        self.digit, self.confidence, self.several, self.wide = digit, confidence, several, wide
+        self.batches: list[int] = []
+
+    def __call__(self, images: np.ndarray) -> list[Prediction]:
+        self.batches.append(len(images))
+        return [self.read(image) for image in images]
+
+    def read(self, image: np.ndarray) -> Prediction:
+        rows, cols = np.nonzero(image > 0.3)
+        is_wide = np.ptp(cols) + 1 > self.wide * (np.ptp(rows) + 1)
+        probabilities = np.full(10, 0.001)
+        if is_wide:
+            probabilities[self.digit] = 1.0 - self.several - 0.009
+            return Prediction(probabilities, not_digit=self.several, several=self.several,
+                              rejected=self.several > 0.5)
+        probabilities[self.digit] = self.confidence
+        return Prediction(probabilities / probabilities.sum() * 0.999, not_digit=0.001,
+                          several=0.0005)
+
+
+def read(gray: np.ndarray, network: Network):
+    return segment(find_ink(gray), network)
+
+
+def boxes(lines) -> list[list[tuple[int, int, int, int]]]:
+    return [[candidate.box for candidate, _ in line] for line in lines]
+
+
+def test_separate_digits_read_left_to_right_and_lines_top_to_bottom():
+    def draw(pen):
+        for x in (400, 60, 230):  # drawn out of order
+            bar(pen, x, 20)
+        for x in (300, 120):
+            ring(pen, x, 170, height=100)
+
+    lines = read(page(draw, (600, 300)), Network())
+    found = boxes(lines)
+    assert [len(line) for line in found] == [3, 2]
+    assert [box[2] for box in found[0]] == sorted(box[2] for box in found[0])
+    assert [box[2] for box in found[1]] == sorted(box[2] for box in found[1])
+    assert all(box[1] < 150 for box in found[0]) and all(box[0] > 150 for box in found[1])
+
+
+@pytest.mark.parametrize("strokes", ["five", "four", "seven-with-bar"])
+def test_strokes_of_one_digit_that_do_not_touch_are_one_digit(strokes):
+    def draw(pen):
+        if strokes == "five":  # the flag floats above the body
+            pen.line((100, 40, 160, 40), fill=0, width=8)
+            pen.line((100, 58, 100, 110), fill=0, width=8)
+            pen.arc((90, 95, 170, 175), -120, 150, fill=0, width=8)
+        elif strokes == "four":  # the pen lifted: the stem's top stops short of the bar
+            pen.line((100, 40, 85, 120, 165, 120), fill=0, width=8)
+            pen.line((145, 120, 145, 180), fill=0, width=8)
+            pen.line((145, 55, 145, 105), fill=0, width=8)
+        else:  # a 7 with a bar across that misses the stem
+            pen.line((90, 40, 170, 40, 120, 180), fill=0, width=8)
+            pen.line((100, 115, 130, 115), fill=0, width=8)
+
+    ink = find_ink(page(draw, (300, 220)))
+    assert ink.marks.count >= 2  # really separate marks
+    [[(candidate, _)]] = segment(ink, Network())
+    assert len(candidate.marks) >= 2
+
+
+def two_touching_rings(pen):
+    ring(pen, 100, 60)
+    ring(pen, 155, 60)  # overlaps the first ring's right side
+
+
+def test_touching_digits_are_cut_when_the_network_sees_several():
+    network = Network(several=0.95)
+    [line] = read(page(two_touching_rings), network)
+    assert len(line) == 2
+    (left, _), (right, _) = line
+    assert left.box[3] <= right.box[3] and left.box[2] < right.box[2]
+    assert len(network.batches) == 2  # the wholes first, then the cuts
+
+
+def test_an_element_read_clearly_whole_is_not_cut():
+    """The same touching shape, but the network is sure it is one digit: no cut, and the
+    cuts are never even framed (one batch)."""
+    network = Network(several=0.0005, wide=100.0)  # nothing counts as wide
+    [line] = read(page(two_touching_rings), network)
+    assert len(line) == 1
+    assert network.batches == [1]
+
+
+def test_a_weak_whole_reading_is_cut_only_if_several_outweighs_it():
+    """Cutting costs log p(several): with p(several) tiny the whole stays whole even when
+    the network is unsure of it."""
+    unsure = Network(confidence=0.3, several=0.0001, wide=100.0)
+    [line] = read(page(two_touching_rings), unsure)
+    assert len(line) == 1
+
+
+def test_too_many_marks_is_a_422():
+    def draw(pen):
+        for row in range(2):
+            for column in range(MAX_DIGITS + 2):
+                bar(pen, 20 + 40 * column, 20 + 130 * row)
+
+    with pytest.raises(ImageError) as raised:
+        read(page(draw, (40 * (MAX_DIGITS + 2) + 40, 280)), Network())
+    assert raised.value.status == 422 and raised.value.code == "too_many_digits"
+
+
+def test_twelve_digits_are_read():
+    def draw(pen):
+        for column in range(MAX_DIGITS):
+            bar(pen, 20 + 40 * column, 20)
+
+    [line] = read(page(draw, (40 * MAX_DIGITS + 40, 140)), Network(digit=1))
+    assert len(line) == MAX_DIGITS
