@@ -53,15 +53,8 @@ export class WhyView {
    * {target, integrated_gradients: {png}, occlusion: {png}}; without one, nothing is shown.
    */
   show(mark, explanation) {
-    if (!mark || !isExplanation(explanation)) {
-      this.clear();
-      return;
-    }
-    this.mark = mark;
-    this.explanation = explanation;
-    this.section.hidden = false;
-    this.section.dataset.stale = "false";
-    this.render();
+    if (mark && isExplanation(explanation)) this.set(mark, explanation);
+    else this.clear();
   }
 
   /** The drawing, or the picked mark, changed: the maps go; the choice stays, faded. */
@@ -73,9 +66,14 @@ export class WhyView {
 
   /** No reading: nothing to explain. */
   clear() {
-    this.mark = null;
-    this.explanation = null;
-    this.section.hidden = true;
+    this.set(null, null);
+  }
+
+  /** Show the maps of `mark` (shown, fresh), or with none hide the section. */
+  set(mark, explanation) {
+    this.mark = mark;
+    this.explanation = explanation;
+    this.section.hidden = !explanation;
     this.section.dataset.stale = "false";
     this.render();
   }
