@@ -310,6 +310,14 @@ def test_a_correction_by_keyboard(page, app_server) -> None:
     assert state(page) == "ok" and read.isdigit()
     page.keyboard.press("Tab")
     assert focused_label(page) == "0"
+    # Down goes to the button under this one, as laid out, and Up comes back.
+    page.keyboard.press("ArrowDown")
+    below = focused_label(page)
+    assert below not in ("0", None)
+    box, top = choice(page, below).bounding_box(), choice(page, "0").bounding_box()
+    assert abs(box["x"] - top["x"]) < 2 and box["y"] > top["y"] + top["height"], (below, box, top)
+    page.keyboard.press("ArrowUp")
+    assert focused_label(page) == "0"
     for _ in range(int(read)):
         page.keyboard.press("ArrowRight")
     assert focused_label(page) == read
