@@ -5,10 +5,11 @@
   occlusion or turns the map off; the map lets the pen through and goes while drawing.
 - "Not right? It's a…" sends a correction that reaches the app's own database (a SQLite file
   of this module's, tests/browser_env.py): by mouse and by keyboard, once for a double click
-  or a retry, with plain words when the store cannot be written or the rate is exceeded.
+  or a retry, with plain words when the store cannot be written, is full, the rate is
+  exceeded or the server cannot be reached.
 
-Screenshots for the README go to test-artifacts/why-*.png (docs/page-why*.png are copies that
-were looked at).
+Screenshots go to test-artifacts/why-*.png (docs/page-why.png is a copy of why-desktop.png
+that was looked at).
 """
 
 from __future__ import annotations
@@ -396,15 +397,40 @@ def test_an_unwritable_store_is_said_plainly_and_the_reading_stays(browser) -> N
         problems.check()
 
 
-def test_too_many_corrections_says_when_to_try_again(page, app_server) -> None:
-    page.route("**/api/feedback", lambda route: route.fulfill(
-        status=429, headers={"Retry-After": "12"}, content_type="application/json",
-        body=json.dumps({"error": {"code": "too_many_corrections", "message": "Too many."}})))
+def refuse(status: int, code: str, headers: dict | None = None):
+    """A route handler answering every correction with this JSON error."""
+    body = json.dumps({"error": {"code": code, "message": "Made up for the test."}})
+    return lambda route: route.fulfill(status=status, headers=headers or {},
+                                       content_type="application/json", body=body)
+
+
+@pytest.mark.parametrize(
+    ("handler", "said", "tries"),
+    [
+        (refuse(429, "too_many_corrections", {"Retry-After": "12"}),
+         "Too many corrections in the last minute: try again in 12 s.", 1),
+        (refuse(507, "feedback_store_full"),
+         "The store of corrections is full, so this one wasn't saved; the reading is unaffected.",
+         1),
+        # No answer at all: the page tries twice more by itself (the same id), then says so.
+        (lambda route: route.abort("connectionrefused"),
+         "Couldn't reach the server, so it wasn't saved. Pick it again in a moment.", 3),
+    ],
+    ids=["429", "507", "network"],
+)
+def test_a_refused_or_lost_correction_is_said_plainly(page, handler, said: str,
+                                                       tries: int) -> None:
+    posted: list[dict] = []
+    page.on("request",
+            lambda r: posted.append(r.post_data_json) if "/api/feedback" in r.url else None)
+    page.route("**/api/feedback", handler)
     draw_with_mouse(page, DIGIT_PATHS[7])
     wait_settled(page)
     choice(page, "1").click()
-    assert "try again in 12 s" in wait_note(page, "error")
-    assert shown_digit(page) == "7"
+    assert wait_note(page, "error") == said
+    assert len(posted) == tries and len({p["id"] for p in posted}) == 1, posted
+    assert choice(page, "1").get_attribute("aria-pressed") == "false"
+    assert shown_digit(page) == "7" and state(page) == "ok"
 
 
 def test_a_mark_that_is_not_a_digit_can_be_given_its_digit(page, app_server) -> None:
@@ -436,26 +462,36 @@ def test_a_mark_that_is_not_a_digit_can_be_given_its_digit(page, app_server) -> 
     ("name", "options", "strokes"),
     [
         ("why-desktop", {"viewport": {**DESKTOP, "height": 1400}}, number_strokes("27")),
-        # A tall phone screen, so that the whole result card is on it.
-        ("why-phone-dark", {**PHONE_OPTIONS, "viewport": {"width": 390, "height": 1700},
-                            "color_scheme": "dark"}, DIGIT_PATHS[3]),
+        # The narrowest phone, dark, tall enough for the whole result card.
+        ("why-narrow-dark", {**PHONE_OPTIONS, "viewport": {"width": 320, "height": 1900},
+                             "color_scheme": "dark"}, DIGIT_PATHS[3]),
     ],
 )
 def test_screenshots(browser, base_url, name: str, options: dict, strokes) -> None:
     """The map over a drawing and the correction control, for people to look at: on a
-    desktop, the pad and the result side by side; on a phone, the result card."""
+    desktop, the pad and the result side by side; on a 320 px phone, the result card, with
+    nothing wider than the screen."""
     context, page, problems = open_page(browser, base_url, **options)
     try:
         ARTIFACTS.mkdir(exist_ok=True)
         draw_and_explain(page, strokes)
+        page.mouse.move(0, 0)  # no button hovered in the picture
         overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
         assert overflow <= 0, f"the page is {overflow}px wider than the {name} screen"
-        card = page.locator("#results" if options.get("is_mobile") else "#draw-card")
-        card.evaluate("el => el.scrollIntoView()")
-        top = max(0, card.bounding_box()["y"] - 8)
+        width = page.viewport_size["width"]
+        for part in ("#correct", "#why", "#why-preview"):
+            box = page.locator(part).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (part, box)
+        phone = options.get("is_mobile")
+        first = page.locator("#results" if phone else "#draw-card")
+        first.evaluate("el => el.scrollIntoView()")
+        left, top = first.bounding_box()["x"] - 8, first.bounding_box()["y"] - 8
+        right = page.locator("#results").bounding_box()
         why = page.locator("#why").bounding_box()
-        clip = {"x": 0, "y": top, "width": page.viewport_size["width"],
-                "height": why["y"] + why["height"] + 10 - top}
+        clip = {"x": 0, "y": max(0, top), "width": width} if phone else {
+            "x": max(0, left), "y": max(0, top),
+            "width": min(width, right["x"] + right["width"] + 8) - max(0, left)}
+        clip["height"] = why["y"] + why["height"] + 10 - clip["y"]
         assert clip["y"] + clip["height"] <= page.viewport_size["height"], clip
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), clip=clip, animations="disabled")
     finally:
