@@ -1,5 +1,6 @@
 """What the browser tests share: the app served on a free port (one that can be stopped and
-started again), Debian's Chromium through Playwright, a fresh page per test that fails the
+started again; its corrections kept in a database of its own, never in instance/), Debian's
+Chromium through Playwright, a fresh page per test that fails the
 test on any script error, CSP violation or request leaving the app's origin, and the small
 questions every test asks the page (its state, the digit shown...).
 
@@ -8,9 +9,12 @@ tests/conftest.py re-exports the fixtures, so every test_browser_*.py file can u
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,12 +34,13 @@ SETTLED = "#results[data-settled='true'][aria-busy='false']"
 
 class AppServer:
     """The app served by Werkzeug in a thread on 127.0.0.1; ``stop()`` and ``start()`` again
-    keep the same port, as a restarted server would."""
+    keep the same port, as a restarted server would. ``config`` overrides the app's settings
+    (FEEDBACK_DB, say)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
         from app import create_app
 
-        self.app = create_app()
+        self.app = create_app(config)
         self.port = 0
         self.server = None
         self.thread = None
@@ -59,15 +64,25 @@ class AppServer:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def app_server() -> Iterator[AppServer]:
-    server = AppServer()
+@contextmanager
+def serving(config: dict[str, Any] | None = None) -> Iterator[AppServer]:
+    """An app server with these settings, started, and stopped after."""
+    server = AppServer(config)
     server.start()
     try:
         yield server
     finally:
         if server.thread and server.thread.is_alive():
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    """The app, its corrections in a SQLite file of this module's own
+    (``app_server.app.config["FEEDBACK_DB"]``)."""
+    database = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
+    with serving({"FEEDBACK_DB": str(database)}) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +202,65 @@ def upload(page, name: str, data: bytes, mime: str = "image/png") -> None:
 def focused_id(page) -> str:
     """The focused element's id, or its tag name when it has none ("BODY": focus was lost)."""
     return page.evaluate("document.activeElement.id || document.activeElement.tagName")
+
+
+# ---------------------------------------------------------------------------- made-up readings
+# Whether the served network ever answers "not a digit" depends on the parameter file, so tests
+# of how the page shows such answers serve a made-up reading (the page is under test, not the
+# network).
+
+
+def made_up_mark(digit: int | None, box: list[int], image: str, guess: int = 4) -> dict:
+    """One mark of /predict's ``digits``: ``digit`` read at 82%, or (None) not a digit."""
+    probabilities = [0.02] * 10
+    if digit is None:
+        probabilities[guess] = 0.23
+        return {"status": "not_a_digit", "digit": None, "confidence": None,
+                "probabilities": probabilities, "not_digit_probability": 0.59,
+                "guess": {"digit": guess, "confidence": 0.23}, "box": box, "input_image": image}
+    probabilities[digit] = 0.82
+    return {"status": "ok", "digit": digit, "confidence": 0.82, "probabilities": probabilities,
+            "not_digit_probability": 0.0, "box": box, "input_image": image}
+
+
+def made_up_answer(marks: list[dict]) -> dict:
+    """A whole /predict answer made of these marks."""
+    digits = [m for m in marks if m["status"] == "ok"]
+    single = marks[0] if len(marks) == 1 else None
+    return {
+        "status": "ok" if digits else "not_a_digit",
+        "number": "".join(str(m["digit"]) for m in digits),
+        "digits": marks,
+        "digit": single["digit"] if single else None,
+        "confidence": single["confidence"] if single else None,
+        "probabilities": single["probabilities"] if single else None,
+        "not_digit_probability": single["not_digit_probability"] if single else None,
+        "input_image": single["input_image"] if single else None,
+        **({"guess": single["guess"]} if single and "guess" in single else {}),
+        "message": "made up for the test",
+        "model": {"name": "default", "version": "test"},
+        "time_ms": 1.0,
+    }
+
+
+def serve_reading(page, body: dict) -> None:
+    """Answer every reading of the drawing with ``body`` (look inside still reaches the app)."""
+    def handle(route):
+        if "explain=1" in route.request.url:
+            route.continue_()
+        else:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+    page.route("**/predict*", handle)
+
+
+def tiny_png_url(page) -> str:
+    """A 28x28 PNG data URL (a white square on black), made by the page."""
+    return page.evaluate("""() => {
+        const c = document.createElement('canvas'); c.width = 28; c.height = 28;
+        const x = c.getContext('2d'); x.fillStyle = '#000'; x.fillRect(0, 0, 28, 28);
+        x.fillStyle = '#fff'; x.fillRect(8, 8, 12, 12);
+        return c.toDataURL('image/png');
+    }""")
 
 
 # Note for page.wait_for_function: pass a function ("() => ..."), never a bare expression.

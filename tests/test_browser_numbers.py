@@ -15,8 +15,12 @@ import pytest
 
 from tests.browser_env import (
     SETTLED,
+    made_up_answer,
+    made_up_mark,
+    serve_reading,
     shown_digit,
     state,
+    tiny_png_url,
     upload,
     wait_answer_to_image,
     wait_settled,
@@ -150,59 +154,9 @@ def test_boxes_follow_an_uploaded_picture(page) -> None:
 # --- not a digit (made-up answers) ------------------------------------------------------------
 
 
-def mark(digit: int | None, box: list[int], image: str, guess: int = 4) -> dict:
-    probabilities = [0.02] * 10
-    if digit is None:
-        probabilities[guess] = 0.23
-        return {"status": "not_a_digit", "digit": None, "confidence": None,
-                "probabilities": probabilities, "not_digit_probability": 0.59,
-                "guess": {"digit": guess, "confidence": 0.23}, "box": box, "input_image": image}
-    probabilities[digit] = 0.82
-    return {"status": "ok", "digit": digit, "confidence": 0.82, "probabilities": probabilities,
-            "not_digit_probability": 0.0, "box": box, "input_image": image}
-
-
-def answer(marks: list[dict]) -> dict:
-    digits = [m for m in marks if m["status"] == "ok"]
-    single = marks[0] if len(marks) == 1 else None
-    return {
-        "status": "ok" if digits else "not_a_digit",
-        "number": "".join(str(m["digit"]) for m in digits),
-        "digits": marks,
-        "digit": single["digit"] if single else None,
-        "confidence": single["confidence"] if single else None,
-        "probabilities": single["probabilities"] if single else None,
-        "not_digit_probability": single["not_digit_probability"] if single else None,
-        "input_image": single["input_image"] if single else None,
-        **({"guess": single["guess"]} if single and "guess" in single else {}),
-        "message": "made up for the test",
-        "model": {"name": "default", "version": "test"},
-        "time_ms": 1.0,
-    }
-
-
-def serve_reading(page, body: dict) -> None:
-    """Answer every reading of the drawing with ``body`` (look inside still reaches the app)."""
-    def handle(route):
-        if "explain=1" in route.request.url:
-            route.continue_()
-        else:
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
-    page.route("**/predict*", handle)
-
-
-def tiny_png_url(page) -> str:
-    return page.evaluate("""() => {
-        const c = document.createElement('canvas'); c.width = 28; c.height = 28;
-        const x = c.getContext('2d'); x.fillStyle = '#000'; x.fillRect(0, 0, 28, 28);
-        x.fillStyle = '#fff'; x.fillRect(8, 8, 12, 12);
-        return c.toDataURL('image/png');
-    }""")
-
-
 def test_not_a_digit_says_so_with_the_best_guess_in_small_type(page) -> None:
     image = tiny_png_url(page)
-    serve_reading(page, answer([mark(None, [120, 60, 300, 220], image)]))
+    serve_reading(page, made_up_answer([made_up_mark(None, [120, 60, 300, 220], image)]))
     draw_with_mouse(page, DIGIT_PATHS[0])
     wait_settled(page)
     assert state(page) == "not_a_digit"
@@ -221,9 +175,9 @@ def test_not_a_digit_says_so_with_the_best_guess_in_small_type(page) -> None:
 
 def test_a_mark_in_a_number_that_is_not_a_digit(page) -> None:
     image = tiny_png_url(page)
-    serve_reading(page, answer([mark(1, [20, 60, 80, 220], image),
-                                mark(None, [150, 100, 250, 150], image, guess=7),
-                                mark(2, [300, 60, 400, 220], image)]))
+    serve_reading(page, made_up_answer([made_up_mark(1, [20, 60, 80, 220], image),
+                                        made_up_mark(None, [150, 100, 250, 150], image, guess=7),
+                                        made_up_mark(2, [300, 60, 400, 220], image)]))
     draw_with_mouse(page, number_strokes("102"))
     wait_settled(page)
     assert shown_digit(page) == "12"
@@ -238,8 +192,8 @@ def test_a_mark_in_a_number_that_is_not_a_digit(page) -> None:
 
 def test_one_digit_beside_a_mark_that_is_not_a_digit(page) -> None:
     image = tiny_png_url(page)
-    serve_reading(page, answer([mark(7, [20, 60, 120, 220], image),
-                                mark(None, [250, 120, 330, 140], image, guess=1)]))
+    serve_reading(page, made_up_answer([made_up_mark(7, [20, 60, 120, 220], image),
+                                        made_up_mark(None, [250, 120, 330, 140], image, guess=1)]))
     draw_with_mouse(page, number_strokes("71"))
     wait_settled(page)
     assert shown_digit(page) == "7" and state(page) == "ok"

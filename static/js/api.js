@@ -1,16 +1,23 @@
 // Talking to the server: POST /predict, the model routes (/api/models, /api/model,
-// /api/report, /api/kernels), /healthz and the examples file, with errors people can read.
+// /api/report, /api/kernels), POST /api/feedback, /healthz and the examples file, with errors
+// people can read.
 
 const REQUEST_TIMEOUT_MS = 20000;
 
-/** A failed request. `kind` is "network", "timeout", "http" or "bad_response". */
+/**
+ * A failed request. `kind` is "network", "timeout", "http" or "bad_response"; for "http",
+ * `code` and `detail` are the server's own error code and message (when it sent them) and
+ * `retryAfter` its Retry-After in seconds (0 when none).
+ */
 export class ApiError extends Error {
-  constructor(kind, message, { status = 0, code = "" } = {}) {
+  constructor(kind, message, { status = 0, code = "", detail = "", retryAfter = 0 } = {}) {
     super(message);
     this.name = "ApiError";
     this.kind = kind;
     this.status = status;
     this.code = code;
+    this.detail = detail;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -51,6 +58,19 @@ export async function predict(image, { explain = false, model = null, signal } =
   const answer = await requestJson(url, init, signal);
   answer.round_trip_ms = performance.now() - started;
   return answer;
+}
+
+/**
+ * Store a correction (POST /api/feedback): {id, image, label, predicted, model, box?}.
+ * Resolves to {status: "saved" | "already_saved", id}.
+ */
+export function sendCorrection(correction, { signal } = {}) {
+  const init = {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    body: JSON.stringify(correction),
+  };
+  return requestJson("/api/feedback", init, signal);
 }
 
 function getJson(path, signal) {
@@ -148,5 +168,6 @@ function httpError(response, body) {
   } else {
     message = `The server refused the request (error ${status}).`;
   }
-  return new ApiError("http", message, { status, code });
+  const retryAfter = Math.max(0, Number(response.headers.get("Retry-After")) || 0);
+  return new ApiError("http", message, { status, code, detail: detail?.message || "", retryAfter });
 }

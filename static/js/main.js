@@ -1,5 +1,5 @@
-// Digit reader: wires the drawing pad, live readings, the marks, results, look inside, the
-// networks, the examples and the model's report card.
+// Digit reader: wires the drawing pad, live readings, the marks, results, why this reading,
+// corrections, look inside, the networks, the examples and the model's report card.
 
 import {
   ApiError,
@@ -12,6 +12,7 @@ import {
   predict,
   predictPath,
 } from "./api.js";
+import { CorrectionControl } from "./corrections.js";
 import { paragraph } from "./dom.js";
 import { DrawingPad, EXPORT_HEIGHT, SMALL_EXTENT } from "./drawing.js";
 import { ExampleRow } from "./examples.js";
@@ -28,6 +29,7 @@ import { PredictionScheduler } from "./scheduler.js";
 import { curlCommand, download, fileName, imageBlob } from "./share.js";
 import { acceptImages, readDataUrl, readImageFile } from "./upload.js";
 import { Viewer } from "./viewer.js";
+import { WhyView } from "./why.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +46,23 @@ const marks = new MarksView({
   boxOnPad: (box) => pad.boxOnPad(box),
 });
 const results = new ResultView({ marks });
+const why = new WhyView({
+  section: $("why"),
+  choices: $("why-maps"),
+  caption: $("why-caption"),
+  method: $("why-method"),
+  preview: $("why-preview"),
+  padOverlay: $("pad-why"),
+  boxOnPad: (box) => pad.boxOnPad(box),
+});
+const corrections = new CorrectionControl({
+  root: $("correct"),
+  heading: $("correct-heading"),
+  row: $("correct-row"),
+  about: $("correct-about"),
+  note: $("correct-note"),
+  fallbacks: [buttons.undo, buttons.redo, buttons.upload],
+});
 const viewer = new Viewer();
 const featureMaps = new FeatureMapView($("feature-maps"), viewer);
 const kernels = new KernelView({ grid: $("kernel-grid"), legend: $("kernel-legend"), viewer });
@@ -57,7 +76,10 @@ const networks = new NetworkChoice({
 const examples = new ExampleRow({ root: $("examples"), row: $("example-row"), onPick: loadDigit });
 const recovery = new Recovery({ onBack: onServerBack });
 
-/** The settled answer on screen and the request it answered (for look inside, compare, share). */
+/**
+ * The settled answer on screen and the request it answered (for look inside, why, corrections,
+ * compare, share); null while the drawing is being changed.
+ */
 let settled = null;
 /** Cancels the look-inside and compare requests of an older answer. */
 let extras = new AbortController();
@@ -96,13 +118,21 @@ function showResult(result, job, latest) {
   afterSettled();
 }
 
-function showError(error, job, latest) {
-  if (outdated(job)) return;
-  const isSettled = job.final && latest;
+/** No reading of the pad as it is (empty, a dot, an error): nothing to share, compare,
+ * explain or correct. */
+function forgetReading() {
   settled = null;
   extras.abort();
   showShare(false);
   networks.clear();
+  why.clear();
+  corrections.clear();
+}
+
+function showError(error, job, latest) {
+  if (outdated(job)) return;
+  const isSettled = job.final && latest;
+  forgetReading();
   featureMaps.showMessage("There is no reading, so there is nothing to look inside yet.");
   if (isOutage(error)) {
     results.showError(error.message, { settled: isSettled, action: retryAction(), recovering: true });
@@ -124,6 +154,8 @@ function readAgain() {
     return;
   }
   results.markPending();
+  why.markStale();
+  corrections.markPending();
   scheduler.request();
 }
 
@@ -135,19 +167,35 @@ function onServerBack() {
 
 // ------------------------------------------------------------------------------ after a reading
 
-/** The answer for the finished drawing is in: look inside the picked mark, compare, share. */
+/**
+ * The answer for the finished drawing is in: look inside the picked mark (and why it reads
+ * so), offer to correct it, compare, share.
+ */
 function afterSettled() {
   extras.abort();
   extras = new AbortController();
+  offerCorrection();
   inspect(marks.current);
   compare();
   showShare(true);
 }
 
-/** "Look inside" the picked mark: its 28x28 image sent again, with ?explain=1. */
+function offerCorrection() {
+  corrections.show(marks.current, {
+    model: settled.result.model,
+    index: marks.selected,
+    count: marks.marks.length,
+  });
+}
+
+/**
+ * "Look inside" the picked mark: its 28x28 image sent again, with ?explain=1. The answer's
+ * one mark is that image read again, unchanged: its saliency maps are this mark's.
+ */
 async function inspect(mark) {
   if (!mark) {
     featureMaps.showMessage("No digit found, so there is nothing to look inside yet.");
+    why.clear();
     return;
   }
   const { signal } = extras;
@@ -160,9 +208,12 @@ async function inspect(mark) {
       { explain: true, model: settled?.job.model, signal },
     );
     featureMaps.show(answer.feature_maps, subject);
+    const seen = Array.isArray(answer.digits) && answer.digits.length === 1 ? answer.digits[0] : null;
+    why.show(mark, seen?.explanation);
   } catch (error) {
     if (signal.aborted) return;
     featureMaps.showMessage(`The feature maps could not be loaded. ${error.message || ""}`.trim());
+    why.clear();
   }
 }
 
@@ -171,6 +222,8 @@ marks.addEventListener("select", () => {
   extras.abort();
   extras = new AbortController();
   featureMaps.markStale();
+  why.markStale();
+  offerCorrection();
   inspect(marks.current);
 });
 
@@ -259,13 +312,13 @@ function onPadChange(reason) {
   updateButtons();
   updateSizeHint();
   if (reason !== "init") padBox.dataset.stale = "true";
+  // What was read, explained or offered for correction was about the drawing as it was.
+  settled = null;
+  extras.abort();
   if (pad.isEmpty && !pad.isDrawing) {
     scheduler.cancel();
     recovery.stop();
-    settled = null;
-    extras.abort();
-    showShare(false);
-    networks.clear();
+    forgetReading();
     results.showEmpty();
     if (CLEARED[reason]) results.announce(CLEARED[reason]);
     featureMaps.showMessage("Draw a digit to see what each layer picks out.");
@@ -273,13 +326,14 @@ function onPadChange(reason) {
   }
   if (pad.isDot && !pad.isDrawing) {
     scheduler.cancel();
-    settled = null;
-    showShare(false);
+    forgetReading();
     results.showDot();
     featureMaps.showMessage("Draw a digit to see what each layer picks out.");
     return;
   }
   featureMaps.markStale();
+  why.markStale();
+  corrections.markPending();
   results.markPending();
   scheduler.request();
 }
@@ -342,14 +396,16 @@ acceptImages({
       pad.setPicture(bitmap, image, size);
     } catch (error) {
       scheduler.cancel();
-      settled = null;
-      showShare(false);
+      forgetReading();
       results.showError(error.message, {
         action: { label: "Choose another file", run: () => $("upload").click() },
       });
     }
   },
-  onReject: (message) => results.showError(message),
+  onReject: (message) => {
+    forgetReading();
+    results.showError(message);
+  },
 });
 
 // ------------------------------------------------------------------------------ the network
