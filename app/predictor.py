@@ -67,6 +67,8 @@ class Explanation:
 #: Occlusion: squares of this side, every this many pixels (8 x 8 = 64 occluded copies).
 OCCLUSION_PATCH = 7
 OCCLUSION_STRIDE = 3
+#: Integrated gradients: points along the path from the blank image (one batch).
+IG_STEPS = 12
 
 
 class Predictor:
@@ -127,7 +129,7 @@ class Predictor:
             network = self.inference_network
             return Explanation(
                 target,
-                saliency.integrated_gradients(network, x, target, self._blank),
+                saliency.integrated_gradients(network, x, target, self._blank, steps=IG_STEPS),
                 saliency.occlusion(network, x, target, self._blank, patch=OCCLUSION_PATCH,
                                    stride=OCCLUSION_STRIDE),
             )

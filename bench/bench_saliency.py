@@ -29,6 +29,7 @@ SHARES = np.linspace(0.0, 0.5, 11)
 
 def deletion_curves(network, images, normalization, count: int) -> dict[str, np.ndarray]:
     """Mean probability of the digit read after blanking each share of the ink, per method."""
+    from app.predictor import IG_STEPS, OCCLUSION_PATCH, OCCLUSION_STRIDE
     from model import saliency
     from model.inference import to_network_input
     from model.losses import softmax
@@ -39,10 +40,11 @@ def deletion_curves(network, images, normalization, count: int) -> dict[str, np.
     rng = np.random.default_rng(0)
     orders = {
         "integrated gradients": [saliency.integrated_gradients(network, x[i : i + 1], int(t),
-                                                               blank)
+                                                               blank, steps=IG_STEPS)
                                  for i, t in enumerate(targets)],
-        "occlusion": [saliency.occlusion(network, x[i : i + 1], int(t), blank, patch=7,
-                                         stride=3) for i, t in enumerate(targets)],
+        "occlusion": [saliency.occlusion(network, x[i : i + 1], int(t), blank,
+                                         patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE)
+                      for i, t in enumerate(targets)],
         "SmoothGrad": [saliency.smoothgrad(network, x[i : i + 1], int(t))
                        for i, t in enumerate(targets)],
         "random": [rng.random((28, 28)) for _ in range(count)],
