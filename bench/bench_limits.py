@@ -80,8 +80,11 @@ CASES: dict[str, tuple[str, Callable[[], bytes], str]] = {
     "canvas-explained": ("the same, with ?explain=1", canvas, "?explain=1"),
     "jpeg-4096": ("JPEG 4096x4096 (q85)", lambda: saved(page((4096, 4096)), "JPEG",
                                                         quality=85), ""),
-    "jpeg-progressive": ("progressive JPEG 4096x4096", lambda: saved(
-        page((4096, 4096)), "JPEG", quality=85, progressive=True), ""),
+    "jpeg-progressive": ("progressive JPEG 4096x4096 (refused: 48 MiB of coefficients)",
+                         lambda: saved(page((4096, 4096)), "JPEG", quality=85,
+                                       progressive=True), ""),
+    "jpeg-progressive-2300": ("progressive JPEG 2300x2300 (near its limit)", lambda: saved(
+        page((2300, 2300)), "JPEG", quality=85, progressive=True), ""),
     "jpeg-cmyk": ("CMYK JPEG 4096x4096", lambda: saved(page((4096, 4096), "CMYK", grain=32),
                                                         "JPEG", quality=75), ""),
     "jpeg-exif": ("EXIF-rotated JPEG 4096x3072", exif_rotated, ""),

@@ -64,6 +64,20 @@ def test_the_same_size_as_jpeg_is_accepted():
     assert decode_image(encode(image, "JPEG")).size == (4096, 4096)
 
 
+def test_a_progressive_jpeg_is_refused_when_its_coefficients_exceed_the_limit():
+    """libjpeg holds every coefficient of a progressive JPEG (draft mode or not): 2 bytes per
+    sample, 3 per pixel for 4:2:0 colour, so 2400x2400 needs 16.5 MiB."""
+    image = Image.new("RGB", (2400, 2400), (250, 250, 250))
+    with pytest.raises(ImageError) as error:
+        decode_image(encode(image, "JPEG", progressive=True))
+    assert error.value.status == 413 and "progressive" in error.value.message
+    assert decode_image(encode(image, "JPEG")).size == (2400, 2400)  # baseline: fine
+    smaller = Image.new("RGB", (2300, 2300), (250, 250, 250))
+    assert decode_image(encode(smaller, "JPEG", progressive=True)).size == (2300, 2300)
+    gray = Image.new("L", (2800, 2800), 250)  # one component: 2 bytes per pixel
+    assert decode_image(encode(gray, "JPEG", progressive=True)).size == (2800, 2800)
+
+
 def test_transparent_palette_is_reduced_with_its_transparency():
     image = draw_digit("7", size=(1600, 1600), ink=1, background=0, mode="P")
     image.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)

@@ -88,6 +88,8 @@ def decode_image(data: bytes, max_pixels: int = ANALYSIS_PIXELS) -> Decoded:
             image.seek(0)  # first frame of an animation
             width, height = image.size
             factor = reduction_factor(image.size, max_pixels)
+            if image.format == "JPEG":
+                _check_progressive_size(image)
             if image.format == "JPEG" and factor > 1:
                 gray_ok = image.mode in ("RGB", "YCbCr", "L")
                 image.draft("L" if gray_ok else image.mode, (width // factor, height // factor))
@@ -209,6 +211,34 @@ def _check_decoded_size(image: Image.Image) -> None:
             f"The image is {image.width}x{image.height} pixels in mode {image.mode}: decoded, "
             f"that is {needed / 2**20:.0f} MiB, over the {MAX_DECODED_BYTES // 2**20} MiB "
             f"limit. Send it smaller (about {largest}x{largest} pixels at most), or as JPEG.",
+        )
+
+
+def progressive_coefficient_bytes(image: Image.Image) -> int:
+    """What libjpeg holds to decode a progressive JPEG, whatever the draft scale: every DCT
+    coefficient of the whole image (2 bytes each, per component at its own sampling); 0 for
+    a baseline JPEG, which is decoded a row of blocks at a time."""
+    if not image.info.get("progressive") and not image.info.get("progression"):
+        return 0
+    layers = getattr(image, "layer", None) or [(0, 1, 1, 0)] * len(image.getbands())
+    widest = max(h for _, h, _, _ in layers)
+    tallest = max(v for _, _, v, _ in layers)
+    samples = sum(math.ceil(image.width * h / widest) * math.ceil(image.height * v / tallest)
+                  for _, h, v, _ in layers)
+    return 2 * samples
+
+
+def _check_progressive_size(image: Image.Image) -> None:
+    """Refuse (413) a progressive JPEG whose coefficients would not fit in
+    :data:`MAX_DECODED_BYTES` (a 4096x4096 one holds about 48 MiB)."""
+    needed = progressive_coefficient_bytes(image)
+    if needed > MAX_DECODED_BYTES:
+        raise ImageError(
+            413, "image_too_large",
+            f"The image is a progressive JPEG of {image.width}x{image.height} pixels: decoding "
+            f"it takes {needed / 2**20:.0f} MiB, over the {MAX_DECODED_BYTES // 2**20} MiB "
+            "limit. Send it smaller (about 2300x2300 pixels at most), or as a baseline "
+            "(non-progressive) JPEG, which any size up to 4096x4096 may be.",
         )
 
 
