@@ -207,15 +207,15 @@ def reliability_figure(plt, doc: dict[str, Any]):
         width = 1.0 / report["bins"]
         ax.bar(centres, [r["accuracy"] for r in rows], width=width * 0.9, color="tab:blue",
                label="accuracy")
-        ax.bar(centres, [r["confidence"] - r["accuracy"] for r in rows], width=width * 0.9,
-               bottom=[r["accuracy"] for r in rows], color="tab:red", alpha=0.35,
-               label="gap to confidence")
+        ax.plot(centres, [r["confidence"] for r in rows], linestyle="none", marker="_",
+                markersize=14, markeredgewidth=2.5, color="tab:red",
+                label="mean confidence (the gap to the bar is the error)")
         ax.plot([0, 1], [0, 1], "--", color="gray", lw=1)
         title = ("raw (T = 1)" if name == "before"
                  else f"calibrated (T = {report['temperature']:.3f})")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", title=(
             f"{title}: ECE {100 * report[name]['ece']:.2f}%, NLL {report[name]['nll']:.4f}"))
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="lower right", fontsize=8)
     axes[0].set_ylabel("accuracy")
     fig.suptitle(f"{doc['name']}: reliability on the MNIST test set", fontsize=10)
     fig.tight_layout()
