@@ -41,8 +41,8 @@ def feature_maps(network: Any, x: np.ndarray, background: float) -> list[dict[st
     stride = _total_stride(network.layers[:last + 1])
     margin = stride * math.ceil(MARGIN / stride)
     padded = np.pad(x, ((0, 0), (margin, margin), (margin, margin)), constant_values=background)
-    real = {shown: maps for (_, shown), maps in
-            zip(sources, (m.maps for m in network.feature_maps(x)), strict=True)}
+    shapes = network.layer_shapes()  # (C, H, W) after each layer, for the 28x28 input
+    real = {shown: shapes[shown + 1] for _, shown in sources}
 
     outputs, out, scale = {}, padded[None].astype(np.float32), 1
     for index, layer in enumerate(network.layers[:last + 1]):
@@ -50,7 +50,7 @@ def feature_maps(network: Any, x: np.ndarray, background: float) -> list[dict[st
         scale *= _stride(layer)
         if index in real:
             offset = margin // scale
-            height, width = real[index].shape[1:]
+            height, width = real[index][1:]
             outputs[index] = np.asarray(out[0, :, offset:offset + height, offset:offset + width])
     return [_entry(network, conv, shown, outputs[shown]) for conv, shown in sources]
 

@@ -56,7 +56,7 @@ class Sequential:
         self._caches: list[Any] | None = None
         if layers:
             layers[0].needs_input_grad = False
-        self.output_shape = self._infer_shapes()[-1]
+        self.output_shape = self.layer_shapes()[-1]
 
     @classmethod
     def from_spec(
@@ -74,7 +74,8 @@ class Sequential:
     def spec(self) -> list[dict[str, Any]]:
         return [layer.spec() for layer in self.layers]
 
-    def _infer_shapes(self) -> list[Shape]:
+    def layer_shapes(self) -> list[Shape]:
+        """The input's shape, then each layer's output shape (without the batch axis)."""
         shapes = [self.input_shape]
         for layer in self.layers:
             shapes.append(layer.output_shape(shapes[-1]))

@@ -70,17 +70,25 @@ def integrated_gradients(network: Sequential, x: np.ndarray, target: int,
 def occlusion(network: Sequential, x: np.ndarray, target: int, baseline: np.ndarray,
               patch: int = 6, stride: int = 2) -> np.ndarray:
     """Drop in p(target) when a patch x patch square is set to the baseline, averaged over
-    the squares covering each pixel: x, baseline (1, 1, H, W) -> (H, W); one batch."""
+    the squares covering each pixel: x, baseline (1, 1, H, W) -> (H, W). A square already
+    at the baseline everywhere (blank paper) changes nothing, so its drop is 0 without
+    asking the network; the others are read CHUNK at a time."""
     _, _, height, width = x.shape
     corners = [(y, x0) for y in range(0, height - patch + 1, stride)
                for x0 in range(0, width - patch + 1, stride)]
-    covered = np.repeat(x, len(corners), axis=0)
-    for i, (y, x0) in enumerate(corners):
-        covered[i, :, y : y + patch, x0 : x0 + patch] = baseline[0, :, y : y + patch,
-                                                                 x0 : x0 + patch]
+    differs = np.any(x != baseline, axis=(0, 1))  # (H, W): pixels a square can change
+    changing = [i for i, (y, x0) in enumerate(corners)
+                if differs[y : y + patch, x0 : x0 + patch].any()]
+    covered = np.repeat(x, len(changing), axis=0)
+    for row, i in enumerate(changing):
+        y, x0 = corners[i]
+        covered[row, :, y : y + patch, x0 : x0 + patch] = baseline[0, :, y : y + patch,
+                                                                   x0 : x0 + patch]
     everything = np.concatenate([x, covered])
-    probs = np.concatenate([softmax(network.logits(everything[start : start + CHUNK]))[:, target]
-                            for start in range(0, len(everything), CHUNK)])
+    read = np.concatenate([softmax(network.logits(everything[start : start + CHUNK]))[:, target]
+                           for start in range(0, len(everything), CHUNK)])
+    probs = np.full(len(corners) + 1, read[0])
+    probs[[i + 1 for i in changing]] = read[1:]
     drops = probs[0] - probs[1:]
     total = np.zeros((height, width), np.float32)
     count = np.zeros((height, width), np.float32)

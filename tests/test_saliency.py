@@ -67,6 +67,37 @@ def test_integrated_gradients_add_up_to_the_change_in_log_probability():
     assert attributions.sum() == pytest.approx(change, rel=0.02, abs=1e-3)
 
 
+def occlusion_by_hand(network, x, target, baseline, patch, stride) -> np.ndarray:
+    """Every square occluded, one image at a time, averaged per pixel: the definition."""
+    height, width = x.shape[2:]
+    p = np.exp(log_softmax(network.logits(x)))[0, target]
+    total, count = np.zeros((height, width)), np.zeros((height, width))
+    for y in range(0, height - patch + 1, stride):
+        for x0 in range(0, width - patch + 1, stride):
+            covered = x.copy()
+            covered[..., y : y + patch, x0 : x0 + patch] = baseline[..., y : y + patch,
+                                                                    x0 : x0 + patch]
+            drop = p - np.exp(log_softmax(network.logits(covered)))[0, target]
+            total[y : y + patch, x0 : x0 + patch] += drop
+            count[y : y + patch, x0 : x0 + patch] += 1
+    return total / np.maximum(count, 1)
+
+
+def test_occlusion_matches_its_definition_with_blank_squares_skipped():
+    """The batched occlusion, which does not ask the network about squares that are blank
+    already, gives the map of the definition (ink only in the middle, so many are skipped)."""
+    network = small_network_in_float64()
+    rng = np.random.default_rng(8)
+    baseline = np.full((1, 1, 10, 10), -0.4)
+    x = baseline.copy()
+    x[..., 3:7, 2:8] = rng.normal(0.0, 2.0, (4, 6))
+    for patch, stride in ((3, 1), (4, 2)):
+        fast = saliency.occlusion(network, x, 2, baseline, patch=patch, stride=stride)
+        assert np.allclose(fast, occlusion_by_hand(network, x, 2, baseline, patch, stride),
+                           atol=1e-7)
+    assert np.abs(fast).max() > 1e-4  # the ink matters: not a map of zeros
+
+
 @pytest.fixture(scope="module")
 def shipped():
     loaded = load_params(ROOT / "params" / "default.pkl")
