@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 from app.predictor import Prediction
 from app.reading.errors import ImageError
 from app.reading.ink import find_ink
-from app.reading.segment import MAX_DIGITS, segment
+from app.reading.normalize import Frame
+from app.reading.segment import EXTRA_PIECE_COST, MAX_DIGITS, Candidate, _Plan, segment
 
 
 def page(draw, size=(600, 300)) -> np.ndarray:
@@ -148,3 +149,20 @@ def test_twelve_digits_are_read():
 
     [line] = read(page(draw, (40 * MAX_DIGITS + 40, 140)), Network(digit=1))
     assert len(line) == MAX_DIGITS
+
+
+def test_a_third_piece_must_earn_its_cost():
+    """An element whose three slices each read as a digit a little more surely than the
+    best pair of pieces is still read as two digits: each piece beyond two costs
+    EXTRA_PIECE_COST (a third piece is more often a digit cut in two)."""
+    runs = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    pieces = [Candidate((1,), (0, 10, 0, 10), np.zeros((28, 28)), Frame(1.0, 0.0, 0.0), run)
+              for run in runs]
+    whole = Candidate((1,), (0, 10, 0, 30), np.zeros((28, 28)), Frame(1.0, 0.0, 0.0), (0, 1))
+    plan = _Plan([whole, *pieces], [[([0], 0), ([1, 2, 3, 4, 5], 3)]], {}, [], [])
+    several = Prediction(np.full(10, 0.01), not_digit=0.9, several=0.9, rejected=True)
+    scores = [-5.0, -0.01, -0.01, -0.01, -0.5, -0.3]  # three pieces: -0.03; two: -0.31
+    readings = [several] + [Prediction(np.full(10, 0.1))] * len(runs)
+    chosen = plan.read(scores, readings)
+    assert [plan.candidates[i].atoms for i in chosen] == [(0, 1), (1, 3)]
+    assert -0.03 + EXTRA_PIECE_COST < -0.31  # what it weighs

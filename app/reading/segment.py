@@ -52,10 +52,11 @@ MIN_PIECE = 0.15
 CUT_DEPTH = 0.7
 PIECE_INK = 0.04
 SHEARS = (0.0, 0.15, -0.15, 0.3, -0.3, 0.6, -0.6, 1.0, -1.0)
-#: Cut paths: the cost of crossing a clearly inked pixel (a blank one costs 1) and of a
-#: diagonal step.
-INK_COST = 8.0
-DIAGONAL_COST = 0.4
+#: Cut paths, found for each (cost of crossing a clearly inked pixel, cost of a diagonal
+#: step) here (a blank pixel costs 1): cheap diagonals let a path wind through the gaps
+#: between digits; cheaper ink with dearer diagonals gives straighter paths that cut across
+#: the strokes of digits that overlap, where the winding path would slip round one of them.
+PATH_COSTS = ((8.0, 0.4), (3.0, 1.0))
 #: Neighbouring elements at most PAIR_GAP of a height apart are also tried as one digit.
 PAIR_GAP = 0.25
 #: An element shorter than FRAGMENT of the line's tallest is a fragment (a broken-off piece
@@ -71,6 +72,9 @@ FRAGMENT_COST = math.log(0.05)
 NOT_A_DIGIT_COST = math.log(0.3)
 TOO_WIDE = 0.95
 WIDTH_COST = 1.0
+#: Each piece beyond two of a cut element (touching digits are most often a pair: a third
+#: piece is more often a digit cut in two than a third digit).
+EXTRA_PIECE_COST = math.log(0.5)
 
 
 class Reading(Protocol):
@@ -236,8 +240,7 @@ class _Plan:
                          None)
             if whole is not None:
                 reading = readings[whole]
-                weight = (math.log(max(reading.several, 1e-12)) if reading.several is not None
-                          else CUT_COST)
+                weight = _cut_weight(reading.several, 2)
                 if weight <= _score(self.candidates[whole], reading):
                     continue
             region = self.regions[index]
@@ -257,19 +260,17 @@ class _Plan:
         """The best candidates (indices into ``candidates``), left to right: for each
         element its best way alone, then a dynamic programme over elements with pairs.
 
-        Cutting an element into k pieces is weighed by the network's own view of the whole
-        element: the log-probability that it is several digits squeezed together, when the
-        network has that output; otherwise CUT_COST per cut."""
+        Cutting an element into pieces is weighed by :func:`_cut_weight`."""
         alone = []
         for ways in self.ways:
             whole = next((way[0] for way, slices in ways if slices == 0 and way), None)
             several = readings[whole].several if whole is not None else None
             options = []
             for way, slices in ways:
-                score, chosen = _cover_score(self.candidates, way, slices, scores)
+                score, chosen = _cover_score(self.candidates, way, slices, scores,
+                                             _cut_weight(several, 3) - _cut_weight(several, 2))
                 if len(chosen) > 1:
-                    score += (math.log(max(several, 1e-12)) if several is not None
-                              else CUT_COST * (len(chosen) - 1))
+                    score += _cut_weight(several, len(chosen))
                 options.append((score, chosen))
             alone.append(max(options, key=lambda option: option[0]))
         count = len(alone)
@@ -285,17 +286,30 @@ class _Plan:
 
 
 def _cover_score(candidates: list[Candidate], way: list[int], slices: int,
-                 scores: list[float]) -> tuple[float, list[int]]:
-    """The best reading of one element in one way: its whole candidate, or the best cover
-    of a slicing's slices by its runs."""
+                 scores: list[float], piece_cost: float) -> tuple[float, list[int]]:
+    """The best reading of one element in one way: its whole candidate, or the cover of a
+    slicing's slices by its runs with the highest total score, each piece costing
+    ``piece_cost`` more (what the cut's weight asks of each further piece); the score
+    returned leaves that cost to the caller."""
     if not way:  # a sliver too thin to frame: it adds nothing
         return 0.0, []
     if slices == 0:
         return scores[way[0]], way
-    chosen = _best_cover(slices, [candidates[i] for i in way], [scores[i] for i in way])
+    chosen = _best_cover(slices, [candidates[i] for i in way],
+                         [scores[i] + piece_cost for i in way])
     if not chosen:
         return -math.inf, []
     return sum(scores[way[i]] for i in chosen), [way[i] for i in chosen]
+
+
+def _cut_weight(several: float | None, pieces: int) -> float:
+    """The log-prior of reading an element as ``pieces`` (>= 2) digits: the network's own
+    log-probability that the whole is several digits squeezed together, with
+    EXTRA_PIECE_COST for each piece beyond two; CUT_COST per cut for a network without that
+    output (``several`` None)."""
+    if several is None:
+        return CUT_COST * (pieces - 1)
+    return math.log(max(several, 1e-12)) + EXTRA_PIECE_COST * (pieces - 2)
 
 
 def _score(candidate: Candidate, reading: Reading) -> float:
@@ -409,27 +423,30 @@ def _slicings(region: _Region, element: _Element) -> list[list[np.ndarray]]:
             depth = min(profile[c] for c in cuts) / float(profile[profile > 0].mean())
             found.append((depth, [low + c + (rows - middle) * shear for c in cuts]))
     straight = [cuts for _, cuts in sorted(found, key=lambda item: item[0])[:1]]
-    paths = _cut_paths(region, element, gap)
-    return ([paths] if paths else []) + straight
+    paths = [found for ink_cost, diagonal in PATH_COSTS
+             if (found := _cut_paths(region, element, gap, ink_cost, diagonal))]
+    return paths + straight
 
 
-def _cut_paths(region: _Region, element: _Element, gap: int) -> list[np.ndarray]:
+def _cut_paths(region: _Region, element: _Element, gap: int, ink_cost: float,
+               diagonal_cost: float) -> list[np.ndarray]:
     """The cheapest top-to-bottom paths through the element (each row one step left, right
-    or straight down; crossing a clearly inked pixel costs INK_COST, a blank one 1): such a
-    path runs through gaps and crosses a stroke where it is thinnest, the way touching
-    digits are pulled apart. The cheapest paths (by where they end) at least ``gap`` apart
-    on average and leaving PIECE_INK of the ink on either side; x per row."""
+    or straight down; crossing a clearly inked pixel costs ``ink_cost``, a blank one 1, a
+    diagonal step ``diagonal_cost`` more: see PATH_COSTS): such a path runs through gaps and
+    crosses a stroke where it is thinnest, the way touching digits are pulled apart. The
+    cheapest paths (by where they end) at least ``gap`` apart on average and leaving
+    PIECE_INK of the ink on either side; x per row."""
     y0, y1 = element.box[0] - region.top, element.box[1] - region.top
     strong = region.strong[y0:y1]
-    cost = 1.0 + INK_COST * strong
+    cost = 1.0 + ink_cost * strong
     height, width = cost.shape
     total = np.empty_like(cost)
     step = np.zeros((height, width), np.int8)  # -1, 0, +1: where the path came from
     total[0] = cost[0]
     for row in range(1, height):
         above = total[row - 1]
-        left = np.concatenate([[np.inf], above[:-1]]) + DIAGONAL_COST
-        right = np.concatenate([above[1:], [np.inf]]) + DIAGONAL_COST
+        left = np.concatenate([[np.inf], above[:-1]]) + diagonal_cost
+        right = np.concatenate([above[1:], [np.inf]]) + diagonal_cost
         options = np.stack([left, above, right])
         choice = options.argmin(axis=0)
         total[row] = cost[row] + options[choice, np.arange(width)]
