@@ -12,7 +12,14 @@ from app.predictor import Prediction
 from app.reading.errors import ImageError
 from app.reading.ink import find_ink
 from app.reading.normalize import Frame
-from app.reading.segment import EXTRA_PIECE_COST, MAX_DIGITS, Candidate, _Plan, segment
+from app.reading.segment import (
+    EXTRA_PIECE_COST,
+    MAX_DIGITS,
+    Candidate,
+    _cheapest_paths,
+    _Plan,
+    segment,
+)
 
 
 def page(draw, size=(600, 300)) -> np.ndarray:
@@ -166,3 +173,17 @@ def test_a_third_piece_must_earn_its_cost():
     chosen = plan.read(scores, readings)
     assert [plan.candidates[i].atoms for i in chosen] == [(0, 1), (1, 3)]
     assert -0.03 + EXTRA_PIECE_COST < -0.31  # what it weighs
+
+
+def test_cut_paths_wind_round_a_stroke_and_cut_straight_across_it():
+    """A bar across the middle with open paper to its left: the winding setting of
+    PATH_COSTS goes round the bar's end to reach the column below it, the straighter one
+    cuts straight across (what separates digits whose strokes overlap)."""
+    strong = np.zeros((40, 40), bool)
+    strong[18:22, 10:] = True  # the bar: 4 rows thick, from column 10 rightwards
+    totals, paths = _cheapest_paths(strong)
+    assert totals.shape == (2, 40) and paths.shape == (2, 40, 40)
+    winding, straight = paths[0, 26], paths[1, 26]  # the paths ending in column 26
+    assert not strong[np.arange(40), winding].any()
+    assert strong[np.arange(40), straight].sum() == 4
+    assert np.ptp(straight) < np.ptp(winding)
