@@ -187,3 +187,19 @@ def test_cut_paths_wind_round_a_stroke_and_cut_straight_across_it():
     assert not strong[np.arange(40), winding].any()
     assert strong[np.arange(40), straight].sum() == 4
     assert np.ptp(straight) < np.ptp(winding)
+
+
+def test_two_ones_touching_are_cut_though_narrow():
+    """Two upright bars touching at the top are narrower than tall (0.6 of their height),
+    yet cut when the network sees several digits: elements from WIDE (0.5) of their height
+    are tried."""
+    def draw(pen):
+        bar(pen, 100, 40, height=100)
+        bar(pen, 145, 40, height=100)
+        pen.line((100, 44, 145, 44), fill=0, width=5)  # joined at the top
+
+    network = Network(digit=1, several=0.95, wide=0.5)
+    [line] = read(page(draw, (300, 200)), network)
+    assert len(line) == 2
+    (left, _), (right, _) = line
+    assert left.box[3] <= right.box[2] + 5

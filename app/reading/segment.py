@@ -43,13 +43,14 @@ MAX_DIGITS = 12
 #: STACK_GAP of a digit's height between them vertically, belong to one digit.
 OVERLAP = 0.5
 STACK_GAP = 0.35
-#: Elements wider than WIDE times their height may be touching digits; cuts are tried at
+#: Elements wider than WIDE times their height may be touching digits (two 1s side by side
+#: are barely wider than half their height); cuts are tried at
 #: most CUTS per element, no nearer than MIN_PIECE of the height to each other, leaving
 #: at least PIECE_INK of the ink on either side, where the ink across the cut is at most
 #: CUT_DEPTH of a typical column's, along columns slanted by each of SHEARS (horizontal
 #: shift per row: handwriting leans). The slant with the deepest valleys is tried, and so
 #: are the cheapest curved cuts through the ink: the network chooses.
-WIDE = 0.75
+WIDE = 0.5
 CUTS = 5
 MIN_PIECE = 0.15
 CUT_DEPTH = 0.7
