@@ -192,3 +192,17 @@ def test_too_many_digits_is_a_clear_422(client, mnist):
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "too_many_digits" and "12" in error["message"]
+
+
+@pytest.mark.parametrize("seed", [2, 28, 49, 58, 98, 148])
+def test_overlapping_pairs_are_cut_across_their_strokes(client, mnist, seed):
+    """Pairs of test digits overlapping a little that only the straighter cut paths
+    (segment.PATH_COSTS: dearer diagonals, cheaper ink) separate: the winding path slips
+    round one digit's stroke and leaves it to the other."""
+    images, labels = mnist
+    rng = np.random.default_rng(seed)
+    chosen = rng.integers(0, len(labels), 2)
+    number = compose(images[chosen], labels[chosen], rng, ("overlapping",))
+    body = post(client, number.png)
+    assert body["number"] == number.text
+    assert all(mark["status"] == "ok" for mark in body["digits"])

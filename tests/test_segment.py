@@ -11,7 +11,15 @@ from PIL import Image, ImageDraw
 from app.predictor import Prediction
 from app.reading.errors import ImageError
 from app.reading.ink import find_ink
-from app.reading.segment import MAX_DIGITS, segment
+from app.reading.normalize import Frame
+from app.reading.segment import (
+    EXTRA_PIECE_COST,
+    MAX_DIGITS,
+    Candidate,
+    _cheapest_paths,
+    _Plan,
+    segment,
+)
 
 
 def page(draw, size=(600, 300)) -> np.ndarray:
@@ -148,3 +156,50 @@ def test_twelve_digits_are_read():
 
     [line] = read(page(draw, (40 * MAX_DIGITS + 40, 140)), Network(digit=1))
     assert len(line) == MAX_DIGITS
+
+
+def test_a_third_piece_must_earn_its_cost():
+    """An element whose three slices each read as a digit a little more surely than the
+    best pair of pieces is still read as two digits: each piece beyond two costs
+    EXTRA_PIECE_COST (a third piece is more often a digit cut in two)."""
+    runs = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    pieces = [Candidate((1,), (0, 10, 0, 10), np.zeros((28, 28)), Frame(1.0, 0.0, 0.0), run)
+              for run in runs]
+    whole = Candidate((1,), (0, 10, 0, 30), np.zeros((28, 28)), Frame(1.0, 0.0, 0.0), (0, 1))
+    plan = _Plan([whole, *pieces], [[([0], 0), ([1, 2, 3, 4, 5], 3)]], {}, [], [])
+    several = Prediction(np.full(10, 0.01), not_digit=0.9, several=0.9, rejected=True)
+    scores = [-5.0, -0.01, -0.01, -0.01, -0.5, -0.3]  # three pieces: -0.03; two: -0.31
+    readings = [several] + [Prediction(np.full(10, 0.1))] * len(runs)
+    chosen = plan.read(scores, readings)
+    assert [plan.candidates[i].atoms for i in chosen] == [(0, 1), (1, 3)]
+    assert -0.03 + EXTRA_PIECE_COST < -0.31  # what it weighs
+
+
+def test_cut_paths_wind_round_a_stroke_and_cut_straight_across_it():
+    """A bar across the middle with open paper to its left: the winding setting of
+    PATH_COSTS goes round the bar's end to reach the column below it, the straighter one
+    cuts straight across (what separates digits whose strokes overlap)."""
+    strong = np.zeros((40, 40), bool)
+    strong[18:22, 10:] = True  # the bar: 4 rows thick, from column 10 rightwards
+    totals, paths = _cheapest_paths(strong)
+    assert totals.shape == (2, 40) and paths.shape == (2, 40, 40)
+    winding, straight = paths[0, 26], paths[1, 26]  # the paths ending in column 26
+    assert not strong[np.arange(40), winding].any()
+    assert strong[np.arange(40), straight].sum() == 4
+    assert np.ptp(straight) < np.ptp(winding)
+
+
+def test_two_ones_touching_are_cut_though_narrow():
+    """Two upright bars touching at the top are narrower than tall (0.6 of their height),
+    yet cut when the network sees several digits: elements from WIDE (0.5) of their height
+    are tried."""
+    def draw(pen):
+        bar(pen, 100, 40, height=100)
+        bar(pen, 145, 40, height=100)
+        pen.line((100, 44, 145, 44), fill=0, width=5)  # joined at the top
+
+    network = Network(digit=1, several=0.95, wide=0.5)
+    [line] = read(page(draw, (300, 200)), network)
+    assert len(line) == 2
+    (left, _), (right, _) = line
+    assert left.box[3] <= right.box[2] + 5

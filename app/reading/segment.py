@@ -4,21 +4,24 @@
    4 in two strokes, the bar across a 7) overlap in their columns and lie close above or
    below each other: such marks are merged.
 2. **Lines.** Elements whose rows overlap form a line; lines are read top to bottom.
-3. **Candidates.** An element wide for its height may be digits that touch: the valleys
-   of its ink profile, along columns upright or slanted like the handwriting, are
-   candidate cuts (the two slants with the deepest valleys are tried). Each element whole,
+3. **Candidates.** An element wide for its height may be digits that touch: the cheapest
+   paths through its ink (top to bottom, crossing strokes where they are thinnest; once
+   winding freely round strokes, once straighter, cutting across strokes that overlap) are
+   candidate cuts, and so are the valleys of its ink profile along columns upright or
+   slanted like the handwriting (the slant with the deepest valleys). Each element whole,
    each run of up to three consecutive slices, and each pair of neighbouring elements close
    together is a candidate digit.
 4. **Recognition decides.** Every candidate is framed as MNIST (28x28) and all are read by
    the network in one batch; each element is read the best way (whole, or the best cover
    of one of its slicings), then a line the best way over its elements, pairs included
    (dynamic programming, maximising the total score). A candidate scores the
-   log-probability of the digit it most likely is, plus log-priors: cutting an element and
-   joining two cost something (most marks are one digit each; joining a small fragment to
-   a digit costs little), and so does reading a whole element as "not a digit" (people
-   write digits here), a fragment much shorter than its line as a digit of its own, or a
-   shape too wide to be one digit. A broken 0 reads better whole; two touching digits read
-   better cut; a dash beside a digit stays a dash.
+   log-probability of the digit it most likely is, plus log-priors: cutting an element
+   (weighed by the network's own log p(several digits), and a little more for each piece
+   beyond two) and joining two cost something (most marks are one digit each; joining a
+   small fragment to a digit costs little), and so does reading a whole element as "not a
+   digit" (people write digits here), a fragment much shorter than its line as a digit of
+   its own, or a shape too wide to be one digit. A broken 0 reads better whole; two
+   touching digits read better cut; a dash beside a digit stays a dash.
 """
 
 from __future__ import annotations
@@ -40,22 +43,24 @@ MAX_DIGITS = 12
 #: STACK_GAP of a digit's height between them vertically, belong to one digit.
 OVERLAP = 0.5
 STACK_GAP = 0.35
-#: Elements wider than WIDE times their height may be touching digits; cuts are tried at
+#: Elements wider than WIDE times their height may be touching digits (two 1s side by side
+#: are barely wider than half their height); cuts are tried at
 #: most CUTS per element, no nearer than MIN_PIECE of the height to each other, leaving
 #: at least PIECE_INK of the ink on either side, where the ink across the cut is at most
 #: CUT_DEPTH of a typical column's, along columns slanted by each of SHEARS (horizontal
 #: shift per row: handwriting leans). The slant with the deepest valleys is tried, and so
 #: are the cheapest curved cuts through the ink: the network chooses.
-WIDE = 0.75
+WIDE = 0.5
 CUTS = 5
 MIN_PIECE = 0.15
 CUT_DEPTH = 0.7
 PIECE_INK = 0.04
 SHEARS = (0.0, 0.15, -0.15, 0.3, -0.3, 0.6, -0.6, 1.0, -1.0)
-#: Cut paths: the cost of crossing a clearly inked pixel (a blank one costs 1) and of a
-#: diagonal step.
-INK_COST = 8.0
-DIAGONAL_COST = 0.4
+#: Cut paths, found for each (cost of crossing a clearly inked pixel, cost of a diagonal
+#: step) here (a blank pixel costs 1): cheap diagonals let a path wind through the gaps
+#: between digits; cheaper ink with dearer diagonals gives straighter paths that cut across
+#: the strokes of digits that overlap, where the winding path would slip round one of them.
+PATH_COSTS = ((8.0, 0.4), (3.0, 1.0))
 #: Neighbouring elements at most PAIR_GAP of a height apart are also tried as one digit.
 PAIR_GAP = 0.25
 #: An element shorter than FRAGMENT of the line's tallest is a fragment (a broken-off piece
@@ -71,6 +76,9 @@ FRAGMENT_COST = math.log(0.05)
 NOT_A_DIGIT_COST = math.log(0.3)
 TOO_WIDE = 0.95
 WIDTH_COST = 1.0
+#: Each piece beyond two of a cut element (touching digits are most often a pair: a third
+#: piece is more often a digit cut in two than a third digit).
+EXTRA_PIECE_COST = math.log(0.5)
 
 
 class Reading(Protocol):
@@ -236,8 +244,7 @@ class _Plan:
                          None)
             if whole is not None:
                 reading = readings[whole]
-                weight = (math.log(max(reading.several, 1e-12)) if reading.several is not None
-                          else CUT_COST)
+                weight = _cut_weight(reading.several, 2)
                 if weight <= _score(self.candidates[whole], reading):
                     continue
             region = self.regions[index]
@@ -257,19 +264,17 @@ class _Plan:
         """The best candidates (indices into ``candidates``), left to right: for each
         element its best way alone, then a dynamic programme over elements with pairs.
 
-        Cutting an element into k pieces is weighed by the network's own view of the whole
-        element: the log-probability that it is several digits squeezed together, when the
-        network has that output; otherwise CUT_COST per cut."""
+        Cutting an element into pieces is weighed by :func:`_cut_weight`."""
         alone = []
         for ways in self.ways:
             whole = next((way[0] for way, slices in ways if slices == 0 and way), None)
             several = readings[whole].several if whole is not None else None
             options = []
             for way, slices in ways:
-                score, chosen = _cover_score(self.candidates, way, slices, scores)
+                score, chosen = _cover_score(self.candidates, way, slices, scores,
+                                             _cut_weight(several, 3) - _cut_weight(several, 2))
                 if len(chosen) > 1:
-                    score += (math.log(max(several, 1e-12)) if several is not None
-                              else CUT_COST * (len(chosen) - 1))
+                    score += _cut_weight(several, len(chosen))
                 options.append((score, chosen))
             alone.append(max(options, key=lambda option: option[0]))
         count = len(alone)
@@ -285,17 +290,30 @@ class _Plan:
 
 
 def _cover_score(candidates: list[Candidate], way: list[int], slices: int,
-                 scores: list[float]) -> tuple[float, list[int]]:
-    """The best reading of one element in one way: its whole candidate, or the best cover
-    of a slicing's slices by its runs."""
+                 scores: list[float], piece_cost: float) -> tuple[float, list[int]]:
+    """The best reading of one element in one way: its whole candidate, or the cover of a
+    slicing's slices by its runs with the highest total score, each piece costing
+    ``piece_cost`` more (what the cut's weight asks of each further piece); the score
+    returned leaves that cost to the caller."""
     if not way:  # a sliver too thin to frame: it adds nothing
         return 0.0, []
     if slices == 0:
         return scores[way[0]], way
-    chosen = _best_cover(slices, [candidates[i] for i in way], [scores[i] for i in way])
+    chosen = _best_cover(slices, [candidates[i] for i in way],
+                         [scores[i] + piece_cost for i in way])
     if not chosen:
         return -math.inf, []
     return sum(scores[way[i]] for i in chosen), [way[i] for i in chosen]
+
+
+def _cut_weight(several: float | None, pieces: int) -> float:
+    """The log-prior of reading an element as ``pieces`` (>= 2) digits: the network's own
+    log-probability that the whole is several digits squeezed together, with
+    EXTRA_PIECE_COST for each piece beyond two; CUT_COST per cut for a network without that
+    output (``several`` None)."""
+    if several is None:
+        return CUT_COST * (pieces - 1)
+    return math.log(max(several, 1e-12)) + EXTRA_PIECE_COST * (pieces - 2)
 
 
 def _score(candidate: Candidate, reading: Reading) -> float:
@@ -409,48 +427,66 @@ def _slicings(region: _Region, element: _Element) -> list[list[np.ndarray]]:
             depth = min(profile[c] for c in cuts) / float(profile[profile > 0].mean())
             found.append((depth, [low + c + (rows - middle) * shear for c in cuts]))
     straight = [cuts for _, cuts in sorted(found, key=lambda item: item[0])[:1]]
-    paths = _cut_paths(region, element, gap)
-    return ([paths] if paths else []) + straight
+    return _cut_paths(region, element, gap) + straight
 
 
-def _cut_paths(region: _Region, element: _Element, gap: int) -> list[np.ndarray]:
-    """The cheapest top-to-bottom paths through the element (each row one step left, right
-    or straight down; crossing a clearly inked pixel costs INK_COST, a blank one 1): such a
-    path runs through gaps and crosses a stroke where it is thinnest, the way touching
-    digits are pulled apart. The cheapest paths (by where they end) at least ``gap`` apart
-    on average and leaving PIECE_INK of the ink on either side; x per row."""
+def _cut_paths(region: _Region, element: _Element, gap: int) -> list[list[np.ndarray]]:
+    """For each of PATH_COSTS, the cheapest top-to-bottom paths through the element (see
+    :func:`_cheapest_paths`): such a path runs through gaps and crosses a stroke where it is
+    thinnest, the way touching digits are pulled apart. Of each setting's paths (one per
+    column where it ends, cheapest first), those at least ``gap`` apart on average and
+    leaving PIECE_INK of the ink on either side, at most CUTS, left to right; x per row.
+    Settings that find none are left out."""
     y0, y1 = element.box[0] - region.top, element.box[1] - region.top
     strong = region.strong[y0:y1]
-    cost = 1.0 + INK_COST * strong
-    height, width = cost.shape
-    total = np.empty_like(cost)
-    step = np.zeros((height, width), np.int8)  # -1, 0, +1: where the path came from
-    total[0] = cost[0]
-    for row in range(1, height):
-        above = total[row - 1]
-        left = np.concatenate([[np.inf], above[:-1]]) + DIAGONAL_COST
-        right = np.concatenate([above[1:], [np.inf]]) + DIAGONAL_COST
-        options = np.stack([left, above, right])
-        choice = options.argmin(axis=0)
-        total[row] = cost[row] + options[choice, np.arange(width)]
-        step[row] = choice - 1
-    # every column's cheapest path at once: trace them all back together
-    paths = np.empty((width, height), np.int64)
-    paths[:, -1] = np.arange(width)
-    for row in range(height - 1, 0, -1):
-        paths[:, row - 1] = paths[:, row] + step[row, paths[:, row]]
+    height = strong.shape[0]
+    totals, paths = _cheapest_paths(strong)
     before = np.concatenate([np.zeros((height, 1)), np.cumsum(strong, axis=1)], axis=1)
-    left_ink = before[np.arange(height), paths].sum(axis=1)  # (width,) ink left of each
     ink = float(strong.sum())
-    chosen: list[np.ndarray] = []
-    for end in np.argsort(total[-1], kind="stable"):
-        if min(left_ink[end], ink - left_ink[end]) < PIECE_INK * ink:
-            continue
-        if all(np.abs(paths[end] - other).mean() >= gap for other in chosen):
-            chosen.append(paths[end])
-            if len(chosen) == CUTS:
-                break
-    return [path.astype(float) + region.left for path in sorted(chosen, key=np.mean)]
+    found = []
+    for total, ends in zip(totals, paths, strict=True):
+        left_ink = before[np.arange(height), ends].sum(axis=1)  # (width,) ink left of each
+        chosen: list[np.ndarray] = []
+        for end in np.argsort(total, kind="stable"):
+            if min(left_ink[end], ink - left_ink[end]) < PIECE_INK * ink:
+                continue
+            if all(np.abs(ends[end] - other).mean() >= gap for other in chosen):
+                chosen.append(ends[end])
+                if len(chosen) == CUTS:
+                    break
+        if chosen:
+            found.append([path.astype(float) + region.left
+                          for path in sorted(chosen, key=np.mean)])
+    return found
+
+
+def _cheapest_paths(strong: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """strong (H, W) bool -> for each of the K PATH_COSTS settings and each column, the cost
+    (K, W) and the columns (K, W, H) of the cheapest path from the top row to that column of
+    the bottom row, each row one step left, right or straight down (a blank pixel costs 1,
+    a clearly inked one the setting's ink cost, a diagonal step its diagonal cost more). All
+    settings in one pass over the rows."""
+    settings = np.array(PATH_COSTS)
+    ink_cost, diagonal_cost = settings[:, :1, None], settings[:, 1:]
+    cost = 1.0 + ink_cost * strong  # (K, H, W)
+    count, height, width = cost.shape
+    total = cost[:, 0]
+    step = np.zeros((count, height, width), np.int8)  # -1, 0, +1: where the path came from
+    blocked = np.full((count, 1), np.inf)
+    for row in range(1, height):
+        left = np.concatenate([blocked, total[:, :-1]], axis=1) + diagonal_cost
+        right = np.concatenate([total[:, 1:], blocked], axis=1) + diagonal_cost
+        options = np.stack([left, total, right])
+        choice = options.argmin(axis=0)
+        total = cost[:, row] + np.take_along_axis(options, choice[None], axis=0)[0]
+        step[:, row] = choice - 1
+    # every column's cheapest path at once: trace them all back together
+    paths = np.empty((count, width, height), np.int64)
+    paths[:, :, -1] = np.arange(width)
+    settings_index = np.arange(count)[:, None]
+    for row in range(height - 1, 0, -1):
+        paths[:, :, row - 1] = paths[:, :, row] + step[settings_index, row, paths[:, :, row]]
+    return total, paths
 
 
 def _valleys(profile: np.ndarray, gap: int) -> list[int]:
