@@ -121,8 +121,9 @@ class Sequential:
 
         x (N, *input_shape); ``dlogits_of(logits (N, classes))`` gives d(score)/d(logits)
         (N, classes) for whatever score is explained (e.g. a class's log-probability).
-        Returns (logits (N, classes), gradient (N, *input_shape)). Parameter gradients the
-        layers fill on the way are left as they are; the network's mode is untouched.
+        Returns (logits (N, classes), gradient (N, *input_shape)). No parameter gradient
+        is computed (those from an earlier backward pass stay as they were); the network's
+        mode is untouched.
         """
         caches = []
         for layer in self.layers:
@@ -131,12 +132,17 @@ class Sequential:
         logits = x
         grad = dlogits_of(logits)
         first = self.layers[0]
+        needed = first.needs_input_grad
         first.needs_input_grad = True  # this once, the input's gradient is the point
+        for layer in self.layers:
+            layer.needs_param_grads = False
         try:
             for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
                 grad = layer.backward(grad, cache)
         finally:
-            first.needs_input_grad = False
+            first.needs_input_grad = needed
+            for layer in self.layers:
+                layer.needs_param_grads = True
         return logits, grad
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:

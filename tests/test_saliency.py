@@ -58,6 +58,28 @@ def test_input_gradient_matches_a_float64_numerical_gradient():
     assert network.layers[0].needs_input_grad is False  # put back after the pass
 
 
+def test_the_input_gradient_computes_no_parameter_gradient_and_restores_the_layers():
+    network = small_network_in_float64()
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(2, 1, 10, 10))
+    for layer in network.layers:
+        layer.grads = {name: np.full_like(value, 7.0) for name, value in layer.params.items()}
+    network.input_gradient(x, saliency.log_probability_gradient(np.array([1, 2])))
+    for layer in network.layers:
+        assert all(np.all(g == 7.0) for g in layer.grads.values()), layer.spec()["type"]
+        assert layer.needs_param_grads
+    assert not network.layers[0].needs_input_grad  # as the container set it
+    caches = []
+    out = x
+    for layer in network.layers:  # an ordinary backward pass fills them again
+        out, cache = layer.forward(out, False)
+        caches.append(cache)
+    grad = np.ones_like(out)
+    for layer, cache in zip(reversed(network.layers), reversed(caches), strict=True):
+        grad = layer.backward(grad, cache)
+    assert not np.all(network.layers[0].grads["W"] == 7.0)
+
+
 def test_integrated_gradients_add_up_to_the_change_in_log_probability():
     network = small_network_in_float64()
     rng = np.random.default_rng(6)

@@ -36,6 +36,9 @@ class Layer:
         self.buffers: dict[str, np.ndarray] = {}
         #: The container sets this to False on the first layer: no one needs d(input).
         self.needs_input_grad = True
+        #: False while only the input's gradient is wanted (saliency): layers may then skip
+        #: their parameter gradients.
+        self.needs_param_grads = True
         #: Set on the per-thread copies of a data-parallel step; None otherwise.
         self.shard: Shard | None = None
 

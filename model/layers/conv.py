@@ -154,10 +154,12 @@ class Conv2D(Layer):
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         kind, saved, x_shape, pads = cache
         dout_mat = channels_first(dout)  # (F, N*P), free for channel-major dout
-        self.grads["b"] = dout_mat.sum(axis=1)
+        if self.needs_param_grads:
+            self.grads["b"] = dout_mat.sum(axis=1)
         if kind == "grid":
             return self._backward_grid(dout, saved, x_shape, pads)
-        self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
+        if self.needs_param_grads:
+            self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
         return self._input_grad_by_col2im(dout_mat, x_shape, pads)
 
     def _backward_grid(self, dout, chunk_rows, x_shape, pads) -> np.ndarray | None:
@@ -168,13 +170,15 @@ class Conv2D(Layer):
         hp, wp = h + sum(pads[0]), w + sum(pads[1])
         cells = hp * wp
         _, _, oh, ow = dout.shape
-        dgrid = np.zeros((self.filters, n, hp, wp), dtype=dout.dtype)
-        dgrid[:, :, :oh, :ow] = dout.transpose(1, 0, 2, 3)
-        dgrid = dgrid.reshape(self.filters, n * cells)
-        dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
-        for chunk, rows in chunk_rows:
-            grid_weight_grad(dgrid[:, chunk.start * cells : chunk.stop * cells], rows, wp, dweights)
-        self.grads["W"] = dweights
+        if self.needs_param_grads:
+            dgrid = np.zeros((self.filters, n, hp, wp), dtype=dout.dtype)
+            dgrid[:, :, :oh, :ow] = dout.transpose(1, 0, 2, 3)
+            dgrid = dgrid.reshape(self.filters, n * cells)
+            dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
+            for chunk, rows in chunk_rows:
+                grid_weight_grad(dgrid[:, chunk.start * cells : chunk.stop * cells], rows, wp,
+                                 dweights)
+            self.grads["W"] = dweights
         if not self.needs_input_grad:
             return None
         k = self.kernel

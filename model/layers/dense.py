@@ -34,8 +34,9 @@ class Dense(Layer):
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         x = cache
-        self.grads["W"] = x.T @ dout
-        self.grads["b"] = dout.sum(axis=0)
+        if self.needs_param_grads:
+            self.grads["W"] = x.T @ dout
+            self.grads["b"] = dout.sum(axis=0)
         return dout @ self.params["W"].T if self.needs_input_grad else None
 
     def spec(self) -> dict[str, Any]:

@@ -72,9 +72,10 @@ class _BatchNorm(Layer):
         centred, inv_std, training = cache
         d = self._matrix(dout)
         if not training:  # inference statistics: the cache holds the raw input
-            centred = centred - self.buffers["running_mean"].astype(d.dtype)[:, None]
-            dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
-            self.grads["gamma"], self.grads["beta"] = dgamma, d.sum(axis=1)
+            if self.needs_param_grads:
+                centred = centred - self.buffers["running_mean"].astype(d.dtype)[:, None]
+                dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
+                self.grads["gamma"], self.grads["beta"] = dgamma, d.sum(axis=1)
             return self._unmatrix(d * (self.params["gamma"] * inv_std)[:, None], dout)
         # dgamma = sum(dout * x_hat) with x_hat = centred * inv_std; dbeta = sum(dout).
         dgamma = np.einsum("fm,fm->f", d, centred) * inv_std
