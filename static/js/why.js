@@ -17,8 +17,8 @@ import { span } from "./dom.js";
 /** The maps, in the order of the choice, and what each means in one line. */
 const METHODS = {
   integrated_gradients:
-    "Integrated gradients: each pixel's share of the network's certainty, found by fading the " +
-    "mark in from a blank square. Only ink gets a share.",
+    "Integrated gradients: how strongly each pixel pushed the network towards the digit, " +
+    "found by fading the mark in from a blank square. Only ink is marked.",
   occlusion:
     "Occlusion: how much the network's certainty drops when a small square around each pixel " +
     "is blanked out, so blank paper can matter too.",
