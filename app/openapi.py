@@ -312,6 +312,12 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _get_json(operation_id: str, summary: str, answer: str, schema: str) -> dict[str, Any]:
+    """A GET answering 200 with a JSON document of the named component schema."""
+    return {"get": {"operationId": operation_id, "summary": summary, "responses": {
+        "200": _json_response(answer, {"$ref": f"#/components/schemas/{schema}"})}}}
+
+
 _PREDICT_ERRORS = {
     "400": _error_response(
         "Bad request: empty body, invalid JSON, no image field, invalid base64 or data URL, "
@@ -416,39 +422,19 @@ _DOCUMENT: dict[str, Any] = {
                 },
             }
         },
-        "/api/model": {
-            "get": {
-                "operationId": "model",
-                "summary": "A served model: architecture, size, accuracy and file hash",
-                "responses": {"200": _json_response("The model.",
-                                                    {"$ref": "#/components/schemas/Model"})},
-            }
-        },
-        "/api/models": {
-            "get": {
-                "operationId": "models",
-                "summary": "Every model this server offers, and which one is the default",
-                "responses": {"200": _json_response("The models.",
-                                                    {"$ref": "#/components/schemas/ModelList"})},
-            }
-        },
-        "/api/report": {
-            "get": {
-                "operationId": "report",
-                "summary": "A model's report card: training curves, confusion matrix on the "
-                           "MNIST test set, per-class figures and the misread test digits",
-                "responses": {"200": _json_response("The report card.",
-                                                    {"$ref": "#/components/schemas/Report"})},
-            }
-        },
-        "/api/kernels": {
-            "get": {
-                "operationId": "kernels",
-                "summary": "A model's first convolution layer: its learned kernels as numbers",
-                "responses": {"200": _json_response("The kernels.",
-                                                    {"$ref": "#/components/schemas/Kernels"})},
-            }
-        },
+        "/api/model": _get_json(
+            "model", "A served model: architecture, size, accuracy and file hash",
+            "The model.", "Model"),
+        "/api/models": _get_json(
+            "models", "Every model this server offers, and which one is the default",
+            "The models.", "ModelList"),
+        "/api/report": _get_json(
+            "report", "A model's report card: training curves, confusion matrix on the MNIST "
+            "test set, per-class figures and the misread test digits",
+            "The report card.", "Report"),
+        "/api/kernels": _get_json(
+            "kernels", "A model's first convolution layer: its learned kernels as numbers",
+            "The kernels.", "Kernels"),
         "/healthz": {
             "get": {
                 "operationId": "healthz",

@@ -6,8 +6,9 @@ gradient of the class's log-probability with respect to the input image.
 - **SmoothGrad** averages that gradient over copies of the image with a little noise added
   (one batched pass), which removes the speckle of a single gradient;
 - **integrated gradients** average it along the straight path from a blank image to the
-  image and multiply by the difference: each pixel's share of the change in the score, and
-  the shares add up to it (so blank pixels get none);
+  image and multiply by the difference: each pixel's share of the change in the score (blank
+  pixels get none); the shares add up to that change as the steps grow (a network that
+  decides early on the path needs many; with few, the map is a ranking of the pixels);
 - **occlusion** needs no gradient at all: how much the class's probability drops when a
   small square of the image is blanked out, averaged over the squares covering each pixel.
 
@@ -59,7 +60,7 @@ def integrated_gradients(network: Sequential, x: np.ndarray, target: int,
                          baseline: np.ndarray, steps: int = 16) -> np.ndarray:
     """(x - baseline) times the mean gradient on the path baseline -> x (midpoint rule).
 
-    x and baseline (1, 1, H, W) -> (H, W); the map sums to about
+    x and baseline (1, 1, H, W) -> (H, W); with enough steps the map sums to about
     log p(target | x) - log p(target | baseline)."""
     alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)[:, None, None, None]
     path = baseline + alphas * (x - baseline)

@@ -230,6 +230,12 @@ class _Plan:
         self.candidates.append(candidate)
         return [len(self.candidates) - 1]
 
+    def whole(self, element: int) -> int | None:
+        """The index of the candidate reading element ``element`` whole (None when it was
+        too thin to frame)."""
+        return next((way[0] for way, slices in self.ways[element] if slices == 0 and way),
+                    None)
+
     def add_slicings(self, readings: list[Reading]) -> None:
         """Add the ways to cut each element that might read better cut, given the readings
         of the candidates so far (each element whole).
@@ -240,8 +246,7 @@ class _Plan:
         when that weight is above the whole's score. A digit read clearly whole is not cut
         (most of what people send: it halves the cost of reading one digit)."""
         for index, element in enumerate(self.elements):
-            whole = next((way[0] for way, slices in self.ways[index] if slices == 0 and way),
-                         None)
+            whole = self.whole(index)
             if whole is not None:
                 reading = readings[whole]
                 weight = _cut_weight(reading.several, 2)
@@ -266,8 +271,8 @@ class _Plan:
 
         Cutting an element into pieces is weighed by :func:`_cut_weight`."""
         alone = []
-        for ways in self.ways:
-            whole = next((way[0] for way, slices in ways if slices == 0 and way), None)
+        for index, ways in enumerate(self.ways):
+            whole = self.whole(index)
             several = readings[whole].several if whole is not None else None
             options = []
             for way, slices in ways:
