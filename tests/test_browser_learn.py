@@ -63,6 +63,10 @@ def test_compare_networks(page) -> None:
     page.wait_for_selector("#compare-list .compare-item >> nth=1")
     items = page.locator("#compare-list .compare-item")
     assert items.evaluate_all("els => els.map((e) => e.dataset.model)") == ["default", "seed"]
+    listed = page.request.get(page.url.rstrip("/") + "/api/models").json()["models"]
+    options = page.locator("#model-select option").all_inner_texts()
+    for model, option in zip(listed, options, strict=True):  # measured, not rounded up
+        assert f"{100 * model['test_accuracy']:.2f}% on MNIST" in option, option
     for text in items.locator(".compare-reading").all_inner_texts():
         assert text.startswith("7"), text
     page.select_option("#model-select", "seed")
@@ -92,6 +96,8 @@ def test_model_card_in_plain_words(page) -> None:
 def test_report_card(page, base_url) -> None:
     card = page.request.get(base_url + "/api/report").json()
     page.wait_for_selector("#report[data-state='ready'][open]")
+    intro = page.inner_text("#report .report-intro")
+    assert f"reads {100 * card['test_accuracy']:.2f}% right" in intro, intro
     charts = page.locator("#report svg.chart")
     assert charts.count() == 2
     assert page.locator("#report polyline").count() == 3  # accuracy; training and validation loss

@@ -8,6 +8,13 @@ export function formatPercent(p) {
   return `${pct.toFixed(1)}%`;
 }
 
+/** A model's test accuracy, to the hundredth of a point: 0.9958 -> "99.58%" (rounding it
+ *  to "99.6%" would claim more than was measured). */
+export function formatAccuracy(value) {
+  if (typeof value !== "number") return "not measured";
+  return `${(value * 100).toFixed(2)}%`;
+}
+
 /** 8.4 -> "8 ms", 0.4 -> "<1 ms", 1840 -> "1.8 s". */
 export function formatDuration(ms) {
   if (ms < 1) return "<1 ms";

@@ -2,6 +2,7 @@
 // visitor can use (the file's version and hash are under "Technical details").
 
 import { span } from "./dom.js";
+import { formatAccuracy } from "./format.js";
 
 const LAYER_NAMES = {
   conv2d: "Convolution",
@@ -138,11 +139,6 @@ function formatShape(shape) {
   if (!Array.isArray(shape)) return "";
   if (shape.length === 3) return `${shape[1]}×${shape[2]}×${shape[0]}`;
   return shape.join("×");
-}
-
-function formatAccuracy(value) {
-  if (typeof value !== "number") return "not measured";
-  return `${(value * 100).toFixed(2)}%`;
 }
 
 function addFact(list, term, value, note = "") {

@@ -1,7 +1,7 @@
 // "Compare networks": which network reads the drawing (GET /api/models), and, when asked,
 // every network's reading of the same drawing side by side.
 
-import { formatPercent } from "./format.js";
+import { formatAccuracy, formatPercent } from "./format.js";
 
 export class NetworkChoice extends EventTarget {
   /**
@@ -25,7 +25,7 @@ export class NetworkChoice extends EventTarget {
     const options = models.map((m) => {
       const option = document.createElement("option");
       option.value = m.name;
-      const accuracy = typeof m.test_accuracy === "number" ? `, ${formatPercent(m.test_accuracy)} on MNIST` : "";
+      const accuracy = typeof m.test_accuracy === "number" ? `, ${formatAccuracy(m.test_accuracy)} on MNIST` : "";
       option.textContent = `${m.name} (${m.parameters.toLocaleString("en-US")} weights${accuracy})`;
       return option;
     });

@@ -3,7 +3,7 @@
 
 import { lineChart } from "./charts.js";
 import { button, digitImage, paragraph, span } from "./dom.js";
-import { formatPercent } from "./format.js";
+import { formatAccuracy, formatPercent } from "./format.js";
 
 /**
  * Fill `container`.
@@ -27,7 +27,7 @@ function introText(card) {
   if (card.best_epoch) bits.push(`the weights of epoch ${card.best_epoch} kept (best on held-out digits)`);
   let text = bits.join(", ");
   if (card.test_images) {
-    text += `${text ? ". " : ""}On ${card.test_images.toLocaleString("en-US")} MNIST test digits it never saw, it reads ${formatPercent(card.test_accuracy ?? 0)} right (${card.test_errors} wrong).`;
+    text += `${text ? ". " : ""}On ${card.test_images.toLocaleString("en-US")} MNIST test digits it never saw, it reads ${formatAccuracy(card.test_accuracy)} right (${card.test_errors} wrong).`;
   }
   return text;
 }
