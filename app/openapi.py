@@ -345,7 +345,7 @@ _DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "NumPy CNN digits",
-        "version": "1.0.0",
+        "version": "2.0.0",
         "description": (
             "Draw a digit, watch a CNN read it. POST an image of handwritten digits to "
             "/predict; the ink is found, split into digits, each preprocessed as MNIST was "

@@ -7,4 +7,4 @@ parameter files; :mod:`model.mnist` reads (and fetches) the MNIST IDX files.
 """
 
 __all__ = ["__version__"]
-__version__ = "1.0.0"
+__version__ = "2.0.0"
