@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.pngs import png_data_url
+from app.pngs import png_data_urls
 
 #: Blank paper added on each side of the 28x28 input, in input pixels (rounded up to a
 #: multiple of the layers' total stride, so every map crops back exactly).
@@ -83,5 +83,5 @@ def _entry(network: Any, conv: int, shown: int, maps: np.ndarray) -> dict[str, A
         "width": int(width),
         "scale": {"min": round(low, 5), "max": round(high, 5)},
         "peaks": [round(float(m.max()), 5) for m in maps],
-        "maps": [png_data_url(channel) for channel in scaled],
+        "maps": png_data_urls(scaled),
     }

@@ -119,9 +119,10 @@ _EXPLANATION = {
                    "description": "The digit explained: the one read, or the best guess."},
         "integrated_gradients": {**_HEATMAP, "description": (
             "Each pixel's share of the digit's log-probability gained from a blank image "
-            "(the network's own gradients, averaged along the way); the shares add up.")},
+            "(the network's own gradients, integrated along the way); the shares add up "
+            "to about that gain.")},
         "occlusion": {**_HEATMAP, "description": (
-            "How much the digit's probability drops when a 7x7 square around the pixel is "
+            "How much the digit's probability drops when an 8x8 square around the pixel is "
             "blanked out (no gradients: the network is only asked again).")},
     },
 }

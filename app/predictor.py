@@ -64,11 +64,12 @@ class Explanation:
     occlusion: np.ndarray
 
 
-#: Occlusion: squares of this side, every this many pixels (8 x 8 = 64 occluded copies).
-OCCLUSION_PATCH = 7
-OCCLUSION_STRIDE = 3
+#: Occlusion: squares of this side, every this many pixels (6 x 6 = 36 occluded copies;
+#: more faithful in the deletion test than 7-pixel squares every 3, at half the cost).
+OCCLUSION_PATCH = 8
+OCCLUSION_STRIDE = 4
 #: Integrated gradients: points along the path from the blank image (one batch).
-IG_STEPS = 12
+IG_STEPS = 8
 
 
 class Predictor:

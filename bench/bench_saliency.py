@@ -65,6 +65,25 @@ def deletion_curves(network, images, normalization, count: int) -> dict[str, np.
     return curves
 
 
+def completeness(network, images, normalization) -> float:
+    """Median over images of (sum of the served integrated-gradients map) / (change in the
+    read digit's log-probability from the blank image): 1 when the shares add up."""
+    from app.predictor import IG_STEPS
+    from model import saliency
+    from model.inference import to_network_input
+    from model.losses import log_softmax
+
+    x = to_network_input(images, normalization)
+    blank = to_network_input(np.zeros((1, 28, 28), np.float32), normalization)
+    ratios = []
+    for i, target in enumerate(network.logits(x)[:, :10].argmax(axis=1)):
+        shares = saliency.integrated_gradients(network, x[i : i + 1], int(target), blank,
+                                               steps=IG_STEPS)
+        logp = log_softmax(network.logits(np.concatenate([x[i : i + 1], blank])))[:, target]
+        ratios.append(float(shares.sum() / (logp[0] - logp[1])))
+    return statistics.median(ratios)
+
+
 def plot(curves: dict[str, np.ndarray], path: Path) -> None:
     import matplotlib
 
@@ -117,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- |" + " --- |" * 4)
     for name, values in curves.items():
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values[[1, 2, 4, 10]]) + " |")
+    ratio = completeness(fold_batchnorm(loaded.network), images / 255.0, loaded.normalization)
+    print(f"\nintegrated gradients add up to {100 * ratio:.1f}% of the change in log p "
+          "from the blank image (median)")
     plot(curves, Path(args.output))
     print(f"\nwrote {args.output}")
     print(f"POST /predict?explain=1, one canvas digit: {explained_time():.1f} ms (median)")

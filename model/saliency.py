@@ -5,10 +5,10 @@ gradient of the class's log-probability with respect to the input image.
 
 - **SmoothGrad** averages that gradient over copies of the image with a little noise added
   (one batched pass), which removes the speckle of a single gradient;
-- **integrated gradients** average it along the straight path from a blank image to the
+- **integrated gradients** integrate it along the straight path from a blank image to the
   image and multiply by the difference: each pixel's share of the change in the score (blank
-  pixels get none); the shares add up to that change as the steps grow (a network that
-  decides early on the path needs many; with few, the map is a ranking of the pixels);
+  pixels get none); the shares add up to that change (the steps are packed near the blank
+  end, where a trained network makes up its mind);
 - **occlusion** needs no gradient at all: how much the class's probability drops when a
   small square of the image is blanked out, averaged over the squares covering each pixel.
 
@@ -57,15 +57,23 @@ def smoothgrad(network: Sequential, x: np.ndarray, target: int, samples: int = 1
 
 
 def integrated_gradients(network: Sequential, x: np.ndarray, target: int,
-                         baseline: np.ndarray, steps: int = 16) -> np.ndarray:
-    """(x - baseline) times the mean gradient on the path baseline -> x (midpoint rule).
+                         baseline: np.ndarray, steps: int = 16,
+                         first: float = 3e-3) -> np.ndarray:
+    """(x - baseline) times the gradient integrated along the path baseline -> x.
 
-    x and baseline (1, 1, H, W) -> (H, W); with enough steps the map sums to about
-    log p(target | x) - log p(target | baseline)."""
-    alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)[:, None, None, None]
+    x and baseline (1, 1, H, W) -> (H, W); the map sums to about
+    log p(target | x) - log p(target | baseline) (completeness). The integral is a midpoint
+    sum over ``steps`` intervals whose ends grow geometrically from ``first`` to 1 (the
+    first interval is [0, first]): a trained network decides within the first few percent
+    of the path and is flat after it, so evenly spaced points would all land where the
+    gradient has nothing left to say and the map would not add up (8 even steps give
+    about 1% of the change on MNIST digits, 8 geometric ones about 95%)."""
+    ends = np.concatenate([[0.0], np.geomspace(first, 1.0, steps)])
+    alphas = ((ends[:-1] + ends[1:]) / 2).astype(np.float32)[:, None, None, None]
+    widths = np.diff(ends).astype(np.float32)[:, None, None]
     path = baseline + alphas * (x - baseline)
-    mean_gradient = gradient(network, path, np.full(steps, target)).mean(axis=0)
-    return ((x - baseline)[0, 0] * mean_gradient).astype(np.float32)
+    gradients = gradient(network, path, np.full(steps, target))
+    return ((x - baseline)[0, 0] * (gradients * widths).sum(axis=0)).astype(np.float32)
 
 
 def occlusion(network: Sequential, x: np.ndarray, target: int, baseline: np.ndarray,
