@@ -7,8 +7,8 @@ port, then measures, for each endpoint in the same run:
 - requests/s at --connections concurrent connections,
 
 with wrk (a Lua script sends the POST body) when it is installed, else a Python client. The
-/predict body is what the drawing page sends: JSON with the PNG data URL of its 280x280
-canvas, a black "7" on white. Prints the figures, the /predict:/healthz throughput
+/predict body is what the drawing page sends: JSON with the PNG data URL of its 420x280
+export (static/js/drawing.js EXPORT_WIDTH x EXPORT_HEIGHT), a black "7" on white. Prints the figures, the /predict:/healthz throughput
 ratio, and whether the targets hold (ratio >= 50 %, p50 < 5 ms at concurrency 1).
 
     python bench/bench_api.py [--duration 8] [--connections 8] [--workers N] [--json out.json]
@@ -56,9 +56,9 @@ end
 
 
 def canvas_body() -> bytes:
-    """The JSON the page posts: its 280x280 canvas (black ink on white) as a PNG data URL."""
-    image = Image.new("RGBA", (280, 280), (255, 255, 255, 255))
-    ImageDraw.Draw(image).line([(90, 60), (190, 60), (120, 230)], fill=(0, 0, 0, 255),
+    """The JSON the page posts: its 420x280 export (black ink on white) as a PNG data URL."""
+    image = Image.new("RGBA", (420, 280), (255, 255, 255, 255))
+    ImageDraw.Draw(image).line([(160, 60), (260, 60), (190, 230)], fill=(0, 0, 0, 255),
                                width=18, joint="curve")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
