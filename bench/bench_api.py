@@ -8,8 +8,9 @@ port, then measures, for each endpoint in the same run:
 
 with wrk (a Lua script sends the POST body) when it is installed, else a Python client. The
 /predict body is what the drawing page sends: JSON with the PNG data URL of its 420x280
-export (static/js/drawing.js EXPORT_WIDTH x EXPORT_HEIGHT), a black "7" on white. Prints the figures, the /predict:/healthz throughput
-ratio, and whether the targets hold (ratio >= 50 %, p50 < 5 ms at concurrency 1).
+export (static/js/drawing.js EXPORT_WIDTH x EXPORT_HEIGHT), a black "7" on white. Prints
+the figures, the /predict:/healthz throughput ratio, and whether the targets hold
+(ratio >= 50 %, p50 < 5 ms at concurrency 1).
 
     python bench/bench_api.py [--duration 8] [--connections 8] [--workers N] [--json out.json]
 """
