@@ -26,11 +26,6 @@ def png_data_urls(images: np.ndarray) -> list[str]:
             for png in gray_pngs(pixels)]
 
 
-def gray_png(pixels: np.ndarray) -> bytes:
-    """pixels (H, W) uint8 -> the bytes of a grayscale PNG (see :func:`gray_pngs`)."""
-    return gray_pngs(pixels[None])[0]
-
-
 def gray_pngs(pixels: np.ndarray) -> list[bytes]:
     """pixels (N, H, W) uint8 -> N grayscale PNGs' bytes (no filtering, zlib level 1).
 

@@ -27,18 +27,13 @@ if str(ROOT) not in sys.path:
 SHARES = np.linspace(0.0, 0.5, 11)
 
 
-def deletion_curves(network, images, normalization, count: int) -> dict[str, np.ndarray]:
-    """Mean probability of the digit read after blanking each share of the ink, per method."""
+def saliency_maps(network, x, targets, blank) -> dict[str, list[np.ndarray]]:
+    """The served maps (and SmoothGrad, and random ones) of x (N, 1, 28, 28) for targets (N,)."""
     from app.predictor import IG_STEPS, OCCLUSION_PATCH, OCCLUSION_STRIDE
     from model import saliency
-    from model.inference import to_network_input
-    from model.losses import softmax
 
-    x = to_network_input(images, normalization)
-    blank = to_network_input(np.zeros((1, 28, 28), np.float32), normalization)
-    targets = network.logits(x)[:, :10].argmax(axis=1)
     rng = np.random.default_rng(0)
-    orders = {
+    return {
         "integrated gradients": [saliency.integrated_gradients(network, x[i : i + 1], int(t),
                                                                blank, steps=IG_STEPS)
                                  for i, t in enumerate(targets)],
@@ -47,11 +42,20 @@ def deletion_curves(network, images, normalization, count: int) -> dict[str, np.
                       for i, t in enumerate(targets)],
         "SmoothGrad": [saliency.smoothgrad(network, x[i : i + 1], int(t))
                        for i, t in enumerate(targets)],
-        "random": [rng.random((28, 28)) for _ in range(count)],
+        "random": [rng.random((28, 28)) for _ in targets],
     }
+
+
+def deletion_curves(network, images, normalization, targets,
+                    maps: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    """Mean probability of the digit read after blanking each share of the ink, per method."""
+    from model.inference import to_network_input
+    from model.losses import softmax
+
+    count = len(images)
     curves = {}
-    for name, maps in orders.items():
-        ranked = np.argsort(-np.stack(maps).reshape(count, -1), axis=1)
+    for name, method_maps in maps.items():
+        ranked = np.argsort(-np.stack(method_maps).reshape(count, -1), axis=1)
         values = []
         for share in SHARES:
             blanked = images.reshape(count, -1).copy()
@@ -65,23 +69,14 @@ def deletion_curves(network, images, normalization, count: int) -> dict[str, np.
     return curves
 
 
-def completeness(network, images, normalization) -> float:
-    """Median over images of (sum of the served integrated-gradients map) / (change in the
-    read digit's log-probability from the blank image): 1 when the shares add up."""
-    from app.predictor import IG_STEPS
-    from model import saliency
-    from model.inference import to_network_input
+def completeness(network, x, blank, targets, shares: list[np.ndarray]) -> float:
+    """Median over images of (sum of an integrated-gradients map in ``shares``) / (change in
+    the read digit's log-probability from the blank image): 1 when the shares add up."""
     from model.losses import log_softmax
 
-    x = to_network_input(images, normalization)
-    blank = to_network_input(np.zeros((1, 28, 28), np.float32), normalization)
-    ratios = []
-    for i, target in enumerate(network.logits(x)[:, :10].argmax(axis=1)):
-        shares = saliency.integrated_gradients(network, x[i : i + 1], int(target), blank,
-                                               steps=IG_STEPS)
-        logp = log_softmax(network.logits(np.concatenate([x[i : i + 1], blank])))[:, target]
-        ratios.append(float(shares.sum() / (logp[0] - logp[1])))
-    return statistics.median(ratios)
+    gained = (log_softmax(network.logits(x))[np.arange(len(targets)), targets]
+              - log_softmax(network.logits(blank))[0, targets])
+    return float(np.median([m.sum() / g for m, g in zip(shares, gained, strict=True)]))
 
 
 def plot(curves: dict[str, np.ndarray], path: Path) -> None:
@@ -124,19 +119,25 @@ def main(argv: list[str] | None = None) -> int:
 
     pin_blas_threads()
     from model.fuse import fold_batchnorm
+    from model.inference import to_network_input
     from model.mnist import load_mnist
     from model.params_io import load_params
 
     loaded = load_params(ROOT / "params" / "default.pkl")
+    network = fold_batchnorm(loaded.network)
     images = load_mnist(download_missing=False).test_images[: args.count].astype(np.float32)
-    curves = deletion_curves(fold_batchnorm(loaded.network), images / 255.0,
-                             loaded.normalization, args.count)
+    images /= 255.0
+    x = to_network_input(images, loaded.normalization)
+    blank = to_network_input(np.zeros((1, 28, 28), np.float32), loaded.normalization)
+    targets = network.logits(x)[:, :10].argmax(axis=1)
+    maps = saliency_maps(network, x, targets, blank)
+    curves = deletion_curves(network, images, loaded.normalization, targets, maps)
     print(f"{args.count} MNIST test digits; mean p(digit read) after blanking the ink:\n")
     print("| method | " + " | ".join(f"{100 * s:.0f}%" for s in SHARES[[1, 2, 4, 10]]) + " |")
     print("| --- |" + " --- |" * 4)
     for name, values in curves.items():
         print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values[[1, 2, 4, 10]]) + " |")
-    ratio = completeness(fold_batchnorm(loaded.network), images / 255.0, loaded.normalization)
+    ratio = completeness(network, x, blank, targets, maps["integrated gradients"])
     print(f"\nintegrated gradients add up to {100 * ratio:.1f}% of the change in log p "
           "from the blank image (median)")
     plot(curves, Path(args.output))
