@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from app.predictor import Prediction
 from app.reading.errors import ImageError
@@ -15,8 +15,10 @@ from app.reading.normalize import Frame
 from app.reading.segment import (
     EXTRA_PIECE_COST,
     MAX_DIGITS,
+    SEVERAL_WEIGHT,
     Candidate,
     _cheapest_paths,
+    _elements,
     _Plan,
     segment,
 )
@@ -136,6 +138,65 @@ def test_a_weak_whole_reading_is_cut_only_if_several_outweighs_it():
     unsure = Network(confidence=0.3, several=0.0001, wide=100.0)
     [line] = read(page(two_touching_rings), unsure)
     assert len(line) == 1
+
+
+def blurred(gray: np.ndarray, radius: float) -> np.ndarray:
+    image = Image.fromarray(np.uint8(np.round(gray * 255))).filter(ImageFilter.GaussianBlur(radius))
+    return np.asarray(image, np.float32) / 255.0
+
+
+def test_digits_joined_only_by_their_faint_edges_are_two_digits():
+    """Two rings 8 px apart, blurred as a scan blurs: their faint edges join them into one
+    mark, but a path runs down between them through no clearly inked pixel. They are read
+    as two digits even by a network sure the whole is one (the whole is read as a pair,
+    at PAIR_COST); without the blur, as two separate marks, the same."""
+    def draw(pen):
+        ring(pen, 100, 60)
+        ring(pen, 168, 60)
+
+    sure = Network(several=0.0005, wide=100.0)
+    ink = find_ink(blurred(page(draw, (400, 220)), 2))
+    assert ink.marks.count == 1
+    [line] = segment(ink, sure)
+    assert len(line) == 2
+    assert line[0][0].box[3] <= 168 <= line[1][0].box[2]
+    [apart] = read(page(draw, (400, 220)), sure)
+    assert len(apart) == 2
+
+
+def test_a_blurred_digit_with_gaps_inside_is_not_split():
+    """A 0 whose ring is broken top and bottom, blurred: its faint edges join it into one
+    mark, and its halves, tall with a clean path between them, are parts of their own; but
+    the whole is read as their pair, and wins when the network reads it surely and the
+    halves poorly."""
+    def draw(pen):
+        pen.arc((100, 40, 180, 180), 95, 265, fill=0, width=9)
+        pen.arc((100, 40, 180, 180), -85, 85, fill=0, width=9)
+
+    class HalvesPoorly(Network):
+        def read(self, image):
+            rows, cols = np.nonzero(image > 0.3)
+            if np.ptp(cols) + 1 < 0.6 * (np.ptp(rows) + 1):  # a half: a narrow arc
+                return Prediction(np.full(10, 0.1) * 0.999, not_digit=0.001, several=0.0005)
+            return super().read(image)
+
+    ink = find_ink(blurred(page(draw, (300, 220)), 2))
+    assert ink.marks.count == 1
+    assert [element.band is not None for element in _elements(ink)] == [True, True]
+    [line] = segment(ink, HalvesPoorly(several=0.0005, wide=100.0))
+    assert len(line) == 1 and line[0][0].elements == 2
+
+
+@pytest.mark.parametrize("weight", [SEVERAL_WEIGHT, 1.0])
+def test_the_networks_doubt_about_several_digits_weighs_less_than_its_log(weight, monkeypatch):
+    """Touching rings the network reads as one digit at p 0.59 and as several at 0.4 (the
+    whole scores about -0.86 with its width's cost): the cut's prior SEVERAL_WEIGHT * log 0.4
+    = -0.64 lets the two rings (read at 0.98 each) win; at the network's own log 0.4 = -0.92
+    they would stay whole."""
+    monkeypatch.setattr("app.reading.segment.SEVERAL_WEIGHT", weight)
+    [line] = read(page(two_touching_rings), Network(several=0.4))
+    assert len(line) == (2 if weight == SEVERAL_WEIGHT else 1)
+    assert SEVERAL_WEIGHT < 1.0
 
 
 def test_too_many_marks_is_a_422():

@@ -2,7 +2,11 @@
 
 1. **Marks to elements.** The connected marks of one digit that do not touch (a 5's flag, a
    4 in two strokes, the bar across a 7) overlap in their columns and lie close above or
-   below each other: such marks are merged.
+   below each other: such marks are merged. An element wide enough to be digits side by
+   side is split where a path runs down through it crossing no clearly inked pixel, with
+   parts tall enough to be digits on both sides: digits set close, joined only by their
+   faint edges (a blurry scan, a photo). The parts are elements of their own (each a band
+   of the marks), so the whole is read only as their pair.
 2. **Lines.** Elements whose rows overlap form a line; lines are read top to bottom.
 3. **Candidates.** An element wide for its height may be digits that touch: the cheapest
    paths through its ink (top to bottom, crossing strokes where they are thinnest; once
@@ -26,6 +30,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.reading.components import label
 from app.reading.errors import ImageError
 from app.reading.ink import Ink
 from app.reading.normalize import BOX, FRINGE, Frame, bounding_box, mnist_framed
@@ -76,6 +82,16 @@ FRAGMENT_COST = math.log(0.05)
 NOT_A_DIGIT_COST = math.log(0.3)
 TOO_WIDE = 0.95
 WIDTH_COST = 1.0
+#: An element is split along a clean gap (see the module docstring, step 1) when the parts
+#: on both sides are at least CLEAN_PART of its height.
+CLEAN_PART = 0.6
+#: How much the network's own log p(several digits) weighs as the prior of a cut: the
+#: network saw few squeezed-together pairs in training and doubts them more than it should
+#: (at 1, most touching pairs it misses were never even tried cut). Lower weights read more
+#: numbers but cut more letters and doodles into digits (at 0.5, 2 points more of the font
+#: glyphs; at 0.15, 3.5 points more of the doodles). Chosen on the development seeds of
+#: bench/bench_reading.py (see README).
+SEVERAL_WEIGHT = 0.7
 #: Each piece beyond two of a cut element (touching digits are most often a pair: a third
 #: piece is more often a digit cut in two than a third digit).
 EXTRA_PIECE_COST = math.log(0.5)
@@ -142,6 +158,7 @@ class Candidate:
 class _Element:
     marks: list[int]
     box: list[int]  # y0, y1, x0, x1 of its clearly inked pixels
+    band: Slice | None = None  # a part of its marks split off along clean gaps
 
     @property
     def height(self) -> int:
@@ -164,12 +181,20 @@ class _Region:
     left: int
 
     @classmethod
-    def around(cls, ink: Ink, marks: list[int], box: list[int], margin: int) -> _Region:
+    def around(cls, ink: Ink, elements: list[_Element], box: list[int], margin: int
+               ) -> _Region:
+        """The crop of ``box`` widened by ``margin``, owning the pixels of ``elements``."""
         height, width = ink.ink.shape
         top, left = max(0, box[0] - margin), max(0, box[2] - margin)
         bottom, right = min(height, box[1] + margin), min(width, box[3] + margin)
         labels = ink.marks.labels[top:bottom, left:right]
-        own = np.isin(labels, marks)
+        own = np.zeros(labels.shape, bool)
+        for element in elements:
+            mine = np.isin(labels, element.marks)
+            if element.band is not None:
+                ys, xs = np.indices(labels.shape)
+                mine &= element.band.holds(ys + top, xs + left)
+            own |= mine
         return cls(own, own & ink.strong[top:bottom, left:right],
                    ink.ink[top:bottom, left:right], top, left)
 
@@ -313,12 +338,12 @@ def _cover_score(candidates: list[Candidate], way: list[int], slices: int,
 
 def _cut_weight(several: float | None, pieces: int) -> float:
     """The log-prior of reading an element as ``pieces`` (>= 2) digits: the network's own
-    log-probability that the whole is several digits squeezed together, with
-    EXTRA_PIECE_COST for each piece beyond two; CUT_COST per cut for a network without that
-    output (``several`` None)."""
+    log-probability that the whole is several digits squeezed together (times
+    SEVERAL_WEIGHT), with EXTRA_PIECE_COST for each piece beyond two; CUT_COST per cut for
+    a network without that output (``several`` None)."""
     if several is None:
         return CUT_COST * (pieces - 1)
-    return math.log(max(several, 1e-12)) + EXTRA_PIECE_COST * (pieces - 2)
+    return SEVERAL_WEIGHT * math.log(max(several, 1e-12)) + EXTRA_PIECE_COST * (pieces - 2)
 
 
 def _score(candidate: Candidate, reading: Reading) -> float:
@@ -377,7 +402,29 @@ def _elements(ink: Ink) -> list[_Element]:
                 elements.remove(partner)
                 merged = True
                 break
-    return elements
+    return [part for element in elements for part in _split_at_gaps(ink, element)]
+
+
+def _split_at_gaps(ink: Ink, element: _Element) -> list[_Element]:
+    """The element as its parts between clean gaps (see :func:`_clean_cuts`), left to right;
+    [element] when it has none."""
+    region = _Region.around(ink, [element], element.box, 0)
+    cuts = _clean_cuts(region, element)
+    if not cuts:
+        return [element]
+    rows = element.height
+    bounds = [np.full(rows, -np.inf), *cuts, np.full(rows, np.inf)]
+    ys, xs = np.nonzero(region.strong)
+    ys, xs = ys + region.top, xs + region.left
+    parts = []
+    for left, right in itertools.pairwise(bounds):
+        band = Slice(element.box[0], left, right)
+        inside = band.holds(ys, xs)
+        if inside.any():
+            box = [int(ys[inside].min()), int(ys[inside].max()) + 1, int(xs[inside].min()),
+                   int(xs[inside].max()) + 1]
+            parts.append(_Element(list(element.marks), box, band))
+    return parts
 
 
 def _belong_together(a: _Element, b: _Element, reference: float) -> bool:
@@ -465,13 +512,14 @@ def _cut_paths(region: _Region, element: _Element, gap: int) -> list[list[np.nda
     return found
 
 
-def _cheapest_paths(strong: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """strong (H, W) bool -> for each of the K PATH_COSTS settings and each column, the cost
+def _cheapest_paths(strong: np.ndarray, costs: Sequence[tuple[float, float]] = PATH_COSTS
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """strong (H, W) bool -> for each of the K ``costs`` settings and each column, the cost
     (K, W) and the columns (K, W, H) of the cheapest path from the top row to that column of
     the bottom row, each row one step left, right or straight down (a blank pixel costs 1,
     a clearly inked one the setting's ink cost, a diagonal step its diagonal cost more). All
     settings in one pass over the rows."""
-    settings = np.array(PATH_COSTS)
+    settings = np.array(costs)
     ink_cost, diagonal_cost = settings[:, :1, None], settings[:, 1:]
     cost = 1.0 + ink_cost * strong  # (K, H, W)
     count, height, width = cost.shape
@@ -492,6 +540,36 @@ def _cheapest_paths(strong: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for row in range(height - 1, 0, -1):
         paths[:, :, row - 1] = paths[:, :, row] + step[settings_index, row, paths[:, :, row]]
     return total, paths
+
+
+def _clean_cuts(region: _Region, element: _Element) -> list[np.ndarray]:
+    """Cuts running down a wide element through none of its clearly inked pixels, each with
+    parts at least CLEAN_PART of its height on both sides: x per row of its box (image
+    columns), left to right, at most CUTS. Empty for most elements: those whose clearly
+    inked pixels hold one such part only."""
+    if element.width <= WIDE * element.height:
+        return []
+    y0, y1 = element.box[0] - region.top, element.box[1] - region.top
+    strong = region.strong[y0:y1]
+    parts = label(strong)
+    if np.count_nonzero(parts.boxes[:, 1] - parts.boxes[:, 0] >= CLEAN_PART * element.height) < 2:
+        return []
+    height, width = strong.shape
+    totals, paths = _cheapest_paths(strong, ((1e6, 0.4),))  # no ink crossed, if it can be
+    rows, columns = np.arange(height), np.arange(width)
+    chosen: list[np.ndarray] = []
+    for end in np.argsort(totals[0], kind="stable"):
+        path = paths[0, end]
+        if strong[rows, path].any():
+            break  # sorted by cost: every later path crosses ink too
+        left = np.count_nonzero((strong & (columns < path[:, None])).any(axis=1))
+        right = np.count_nonzero((strong & (columns > path[:, None])).any(axis=1))
+        if min(left, right) >= CLEAN_PART * height and all(
+                np.abs(path - other).mean() >= MIN_PIECE * height for other in chosen):
+            chosen.append(path)
+            if len(chosen) == CUTS:
+                break
+    return [path.astype(float) + region.left for path in sorted(chosen, key=np.mean)]
 
 
 def _valleys(profile: np.ndarray, gap: int) -> list[int]:
@@ -528,7 +606,7 @@ def _plan(ink: Ink, line: list[_Element]) -> _Plan:
     plan = _Plan([], [], {}, line, [])
     tallest = max(element.height for element in line)
     for index, element in enumerate(line):
-        region = _Region.around(ink, element.marks, element.box, _margin(element.box))
+        region = _Region.around(ink, [element], element.box, _margin(element.box))
         plan.regions.append(region)
         whole = _candidate(region, element.marks, (0, 1), None)
         if whole is not None and element.height < FRAGMENT * tallest:
@@ -540,7 +618,8 @@ def _plan(ink: Ink, line: list[_Element]) -> _Plan:
             box = [min(before.box[0], element.box[0]), max(before.box[1], element.box[1]),
                    before.box[2], max(before.box[3], element.box[3])]
             marks = before.marks + element.marks
-            pair = _candidate(_Region.around(ink, marks, box, _margin(box)), marks, (0, 1), None)
+            pair = _candidate(_Region.around(ink, [before, element], box, _margin(box)), marks,
+                              (0, 1), None)
             if pair is not None:
                 pair.elements = 2
                 pair.cost = PAIR_COST * min(before.height, element.height) / max(
