@@ -31,6 +31,14 @@ class Components:
     def count(self) -> int:
         return len(self.areas)
 
+    def placed(self, top: int, left: int, shape: tuple[int, int]) -> Components:
+        """These components of a crop whose top-left corner is (top, left), as components
+        of the whole (H, W) image it was cut from."""
+        labels = np.zeros(shape, np.int32)
+        height, width = self.labels.shape
+        labels[top : top + height, left : left + width] = self.labels
+        return Components(labels, self.boxes + np.array([top, top, left, left]), self.areas)
+
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Horizontal runs of mask (H, W) in row-major order: rows, starts, ends (exclusive)."""

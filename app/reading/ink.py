@@ -312,7 +312,11 @@ def _marks(signal: Signal, polarity: str) -> Ink:
         marks = label(weak)
         scenery = frames(marks, raw.shape) | off_paper(marks, signal.paper)
         weak &= ~np.concatenate([[False], scenery])[marks.labels]
-    weak &= ~ruled_lines(weak)
+    if np.count_nonzero(weak) < MIN_INK_PIXELS:
+        return _blank(empty, polarity, photo, "No digit found: the image is blank.")
+    y0, y1, x0, x1 = extent(weak)  # the rest looks at the ink's box only
+    raw, weak = raw[y0:y1, x0:x1], weak[y0:y1, x0:x1]
+    weak &= ~ruled_lines(weak, empty.shape)
     if np.count_nonzero(weak) < MIN_INK_PIXELS:
         return _blank(empty, polarity, photo, "No digit found: the image is blank.")
     level = quantiles(raw[weak], 0.95)[0]
@@ -326,13 +330,22 @@ def _marks(signal: Signal, polarity: str) -> Ink:
         boxes = marks.boxes
         extents = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
         keep &= extents >= SPECK * extents[keep].max()
-    inside = np.concatenate([[False], keep])[marks.labels]  # (H, W): pixel in a kept mark
+    inside = np.concatenate([[False], keep])[marks.labels]  # (h, w): pixel in a kept mark
     strong &= inside
     if np.count_nonzero(strong) < MIN_INK_PIXELS:
         return _blank(empty, polarity, photo, "No digit found: the image is nearly blank.")
-    ink = np.clip(raw * np.float32(1.0 / level), 0.0, 1.0).astype(np.float32)
-    ink[~inside] = 0.0
-    return Ink(ink, strong, marks, np.flatnonzero(keep), polarity, photo)
+    ink, strong_full = empty, np.zeros(empty.shape, bool)
+    np.multiply(raw, np.float32(1.0 / level), out=ink[y0:y1, x0:x1], where=inside)
+    np.clip(ink, 0.0, 1.0, out=ink)
+    strong_full[y0:y1, x0:x1] = strong
+    return Ink(ink, strong_full, marks.placed(y0, x0, empty.shape), np.flatnonzero(keep),
+               polarity, photo)
+
+
+def extent(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1), end-exclusive, of the true pixels of a non-empty mask (H, W)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def off_paper(marks: Components, paper: np.ndarray) -> np.ndarray:

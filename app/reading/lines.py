@@ -21,18 +21,21 @@ THICKNESS = 0.02
 GAP = 2
 
 
-def ruled_lines(mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool ink mask -> (H, W) bool: pixels of ruled lines, writing excluded."""
-    return _horizontal(mask) | _horizontal(mask.T).T
+def ruled_lines(mask: np.ndarray, image_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """(h, w) bool ink mask -> (h, w) bool: pixels of ruled lines, writing excluded. The mask
+    may be a crop, holding all the ink, of an image of ``image_shape`` (H, W): lines are
+    judged against the image's width and height."""
+    height, width = image_shape or mask.shape
+    return _horizontal(mask, height, width) | _horizontal(mask.T, width, height).T
 
 
-def _horizontal(mask: np.ndarray) -> np.ndarray:
+def _horizontal(mask: np.ndarray, image_height: int, image_width: int) -> np.ndarray:
     height, width = mask.shape
     lines = np.zeros_like(mask)
-    if height < 8 or width < 8:
+    if image_height < 8 or image_width < 8:
         return lines
-    coverage = np.count_nonzero(mask, axis=1) / width
-    bands = _bands(coverage >= COVERAGE, max(3, round(THICKNESS * height)))
+    coverage = np.count_nonzero(mask, axis=1) / image_width
+    bands = _bands(coverage >= COVERAGE, max(3, round(THICKNESS * image_height)))
     if len(bands) == 1 and coverage[bands[0][0] : bands[0][1]].max() < LONE_COVERAGE:
         return lines
     for top, bottom in bands:

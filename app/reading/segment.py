@@ -40,7 +40,7 @@ import numpy as np
 
 from app.reading.components import label
 from app.reading.errors import ImageError
-from app.reading.ink import Ink
+from app.reading.ink import Ink, extent
 from app.reading.normalize import BOX, FRINGE, Frame, bounding_box, mnist_framed
 
 #: The most digits one image may hold (and twice that many separate marks).
@@ -368,7 +368,9 @@ def _too_many(count: int) -> ImageError:
 
 def _strong_boxes(ink: Ink) -> dict[int, list[int]]:
     """Label (1-based) -> [y0, y1, x0, x1] of its clearly inked pixels, for kept marks."""
-    ys, xs = np.nonzero(ink.strong)
+    y0, y1, x0, x1 = extent(ink.strong)
+    ys, xs = np.nonzero(ink.strong[y0:y1, x0:x1])
+    ys, xs = ys + y0, xs + x0
     labels = ink.marks.labels[ys, xs]
     count = ink.marks.count + 1
     low_y, low_x = np.full(count, 1 << 30), np.full(count, 1 << 30)
