@@ -5,6 +5,8 @@ answers are scored:
 
 - numbers of 2-5 MNIST **test** digits (``bench/handwritten_numbers.py``): read exactly (every digit
   right, none missing or extra), overall and by how neighbours were joined;
+- numbers of 2-5 digits drawn on the page's 420x280 pad from stroke templates
+  (``bench/drawn.py``), a third of them with neighbours touching: read exactly;
 - single digits: MNIST test digits, and digits drawn on the page's canvas from stroke
   templates (``bench/drawn.py``): read right, and wrongly refused as "not a digit";
 - marks that are not digits: stroke-drawn letters, symbols and doodles (seeds that training
@@ -36,6 +38,7 @@ from bench.drawn import (
     LOOKALIKES,
     drawn_digit,
     drawn_non_digit,
+    drawn_number,
     font_files,
     font_glyph,
 )
@@ -68,6 +71,20 @@ def numbers(client, images, labels, count: int, rng) -> dict[str, list[bool]]:
         results[kind].append(exact)
         results["all"].append(exact)
         results[f"{length} digits"].append(exact)
+    return results
+
+
+def drawn_numbers(client, count: int, rng) -> dict[str, list[bool]]:
+    """Exact reads of numbers drawn on the page's pad, apart or (a third) touching."""
+    results: dict[str, list[bool]] = defaultdict(list)
+    for i in range(count):
+        digits = [int(d) for d in rng.integers(0, 10, int(rng.integers(2, 6)))]
+        close = i % 3 == 2
+        body, _ = post(client, drawn_number(digits, rng, close))
+        exact = body["number"] == "".join(map(str, digits)) and all(
+            mark["status"] == "ok" for mark in body["digits"])
+        results["touching" if close else "apart"].append(exact)
+        results["all"].append(exact)
     return results
 
 
@@ -123,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             font_glyph(lookalikes[i % len(lookalikes)], fonts[i % len(fonts)], rng), None)
     single_rows = {name: singles(client, make, args.count) for name, make in sets.items()}
     digit_sets = {name for name, make in sets.items() if make(0)[1] is not None}
+    # its own generator, so the sets above are drawn as they were before it was added
+    pad_rows = drawn_numbers(client, args.count, np.random.default_rng([args.seed, 1]))
 
     one = [drawn_digit(d, rng) for d in range(10)]
     five = [compose(images[c], labels[c], rng).png
@@ -135,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = number_rows.get(name, [])
         if rows:
             print(f"| {name} | {len(rows)} | {np.mean(rows):.1%} |")
+    print("\n| numbers of 2-5 digits drawn on the page's pad | n | read exactly |\n"
+          "| --- | --- | --- |")
+    for name in ("all", "apart", "touching"):
+        print(f"| {name} | {len(pad_rows[name])} | {np.mean(pad_rows[name]):.1%} |")
     print("\n| set | n | read right | refused (not a digit / blank) |\n| --- | --- | --- | --- |")
     for name, row in single_rows.items():
         right = f"{row['read right']:.1%}" if name in digit_sets else "–"

@@ -1,4 +1,4 @@
-"""Digits and non-digits as they are drawn on the page: pen strokes on a 280x280 canvas.
+"""Digits, numbers and non-digits as they are drawn on the page: pen strokes on a canvas.
 
 Digits come from templates of the ways people write each digit (a 1 with or without a flag
 and a base, a 4 open or closed or in two strokes, a 7 with a bar...), made hand-drawn by
@@ -6,7 +6,8 @@ and a base, a 4 open or closed or in two strokes, a 7 with a bar...), made hand-
 generator's templates and procedures (:mod:`model.negatives`) drawn with seeds training never
 uses, and from letters and symbols set in DejaVu fonts (no font is used in training). Each is
 drawn on the canvas as the page does: black round-capped strokes on white, at a random size
-and place, with a brush of the page's widths. Evaluation only: nothing here trains.
+and place, with a brush of the page's widths. Numbers are several digits written side by
+side on the page's 3:2 pad. Evaluation only: nothing here trains.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from model.negatives import random_drawing
 from model.strokes import Drawing, handwritten
 
 CANVAS = 280
+#: The page's pad as exported (static/js/drawing.js EXPORT_WIDTH x EXPORT_HEIGHT).
+PAD = (420, 280)
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 
 
@@ -83,11 +86,48 @@ def canvas_png(drawing: Drawing, rng: np.random.Generator) -> bytes:
     image = Image.new("L", (CANVAS, CANVAS), 255)
     pen = ImageDraw.Draw(image)
     for stroke in drawing:
-        xy = [tuple(p) for p in (stroke - low) * scale + origin]
-        if len(xy) > 1:
-            pen.line(xy, fill=0, width=round(brush), joint="curve")
-        for x, y in (xy[0], xy[-1]):
-            pen.ellipse((x - brush / 2, y - brush / 2, x + brush / 2, y + brush / 2), fill=0)
+        _stroke(pen, (stroke - low) * scale + origin, brush)
+    return _png(image)
+
+
+def _stroke(pen: ImageDraw.ImageDraw, points: np.ndarray, brush: float) -> None:
+    """One stroke (k, 2) drawn as the page draws it: black, ``brush`` px wide, round caps."""
+    xy = [tuple(p) for p in points]
+    if len(xy) > 1:
+        pen.line(xy, fill=0, width=max(1, round(brush)), joint="curve")
+    for x, y in (xy[0], xy[-1]):
+        pen.ellipse((x - brush / 2, y - brush / 2, x + brush / 2, y + brush / 2), fill=0)
+
+
+def drawn_number(digits: list[int], rng: np.random.Generator, close: bool = False) -> bytes:
+    """A number written on the page's pad (PAD): each digit a hand-drawn template, all at one
+    height (35-60% of the pad's, each a little up or down), with a brush of 8-20% of that
+    height (the page caps it at a fifth); neighbours 15-40% of the height apart or, when
+    ``close``, so near that their strokes touch or nearly (-5% to 5%). A number too wide for
+    the pad is drawn smaller."""
+    width, height = PAD
+    tall = rng.uniform(0.35, 0.6) * height
+    brush = rng.uniform(0.08, 0.2) * tall
+    shapes = []
+    for digit in digits:
+        styles = DIGIT_STYLES[digit]
+        drawing = handwritten(styles[int(rng.integers(len(styles)))], rng)
+        low, high = np.concatenate(drawing).min(axis=0), np.concatenate(drawing).max(axis=0)
+        shapes.append([(stroke - low) * (tall / max(float(high[1] - low[1]), 1e-6))
+                       for stroke in drawing])
+    widths = [float(np.concatenate(shape)[:, 0].max()) + brush for shape in shapes]
+    gaps = rng.uniform(-0.05, 0.05, len(digits)) if close else rng.uniform(0.15, 0.4, len(digits))
+    steps = [w + g * tall for w, g in zip(widths, gaps, strict=True)]
+    scale = min(1.0, (width - 30) / (sum(steps[:-1]) + widths[-1]))
+    x = (width - scale * (sum(steps[:-1]) + widths[-1])) / 2 + scale * brush / 2
+    top = (height - scale * tall) / 2
+    image = Image.new("L", PAD, 255)
+    pen = ImageDraw.Draw(image)
+    for shape, step in zip(shapes, steps, strict=True):
+        origin = np.array([x, top + rng.uniform(-0.05, 0.05) * tall * scale])
+        for stroke in shape:
+            _stroke(pen, stroke * scale + origin, brush * scale)
+        x += step * scale
     return _png(image)
 
 
