@@ -112,7 +112,8 @@ def drawn_number(digits: list[int], rng: np.random.Generator, close: bool = Fals
     for digit in digits:
         styles = DIGIT_STYLES[digit]
         drawing = handwritten(styles[int(rng.integers(len(styles)))], rng)
-        low, high = np.concatenate(drawing).min(axis=0), np.concatenate(drawing).max(axis=0)
+        points = np.concatenate(drawing)
+        low, high = points.min(axis=0), points.max(axis=0)
         shapes.append([(stroke - low) * (tall / max(float(high[1] - low[1]), 1e-6))
                        for stroke in drawing])
     widths = [float(np.concatenate(shape)[:, 0].max()) + brush for shape in shapes]

@@ -40,6 +40,15 @@ class Components:
         return Components(labels, self.boxes + np.array([top, top, left, left]), self.areas)
 
 
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1), end-exclusive, of the true pixels of mask (H, W); None if none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Horizontal runs of mask (H, W) in row-major order: rows, starts, ends (exclusive)."""
     height, width = mask.shape

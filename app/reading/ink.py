@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from app.reading.components import Components, label
+from app.reading.components import Components, bounding_box, label
 from app.reading.lines import ruled_lines
 from app.reading.morphology import opening
 
@@ -316,7 +316,7 @@ def _marks(signal: Signal, polarity: str) -> Ink:
         weak &= ~np.concatenate([[False], scenery])[marks.labels]
     if np.count_nonzero(weak) < MIN_INK_PIXELS:
         return _blank(empty, polarity, photo, "No digit found: the image is blank.")
-    y0, y1, x0, x1 = extent(weak)  # the rest looks at the ink's box only
+    y0, y1, x0, x1 = bounding_box(weak)  # the rest looks at the ink's box only
     raw, weak = raw[y0:y1, x0:x1], weak[y0:y1, x0:x1]
     weak &= ~ruled_lines(weak, empty.shape)
     if np.count_nonzero(weak) < MIN_INK_PIXELS:
@@ -343,12 +343,6 @@ def _marks(signal: Signal, polarity: str) -> Ink:
     strong_full[y0:y1, x0:x1] = strong
     return Ink(ink, strong_full, marks.placed(y0, x0, empty.shape), np.flatnonzero(keep),
                polarity, photo)
-
-
-def extent(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """(y0, y1, x0, x1), end-exclusive, of the true pixels of a non-empty mask (H, W)."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def off_paper(marks: Components, paper: np.ndarray) -> np.ndarray:

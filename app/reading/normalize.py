@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from app.reading.components import bounding_box
 from app.reading.ink import CORE
 from app.reading.morphology import dilate, erode
 
@@ -28,15 +29,6 @@ FRINGE = 2
 #: or a thinner pen is brought to (see even_strokes).
 THIN, THICK = 1.0, 3.8
 WIDTH_TARGET = (2.6, 1.6)
-
-
-def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1), end-exclusive, of the true pixels of mask (H, W); None if none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 
 from app.reading.components import label
 from app.reading.errors import ImageError
-from app.reading.ink import Ink, extent
+from app.reading.ink import Ink
 from app.reading.normalize import BOX, FRINGE, Frame, bounding_box, mnist_framed
 
 #: The most digits one image may hold (and twice that many separate marks).
@@ -369,7 +369,7 @@ def _too_many(count: int) -> ImageError:
 
 def _strong_boxes(ink: Ink) -> dict[int, list[int]]:
     """Label (1-based) -> [y0, y1, x0, x1] of its clearly inked pixels, for kept marks."""
-    y0, y1, x0, x1 = extent(ink.strong)
+    y0, y1, x0, x1 = bounding_box(ink.strong)
     ys, xs = np.nonzero(ink.strong[y0:y1, x0:x1])
     ys, xs = ys + y0, xs + x0
     labels = ink.marks.labels[ys, xs]
@@ -410,7 +410,9 @@ def _elements(ink: Ink) -> list[_Element]:
 
 def _split_at_gaps(ink: Ink, element: _Element) -> list[_Element]:
     """The element as its parts between clean gaps (see :func:`_clean_cuts`), left to right;
-    [element] when it has none."""
+    [element] when it has none (always when it is narrower than WIDE times its height)."""
+    if element.width <= WIDE * element.height:
+        return [element]
     region = _Region.around(ink, [element], element.box, 0)
     cuts = _clean_cuts(region, element)
     if not cuts:
@@ -550,8 +552,6 @@ def _clean_cuts(region: _Region, element: _Element) -> list[np.ndarray]:
     parts at least CLEAN_PART of its height on both sides: x per row of its box (image
     columns), left to right, at most CUTS. Empty for most elements: those whose clearly
     inked pixels hold one such part only."""
-    if element.width <= WIDE * element.height:
-        return []
     y0, y1 = element.box[0] - region.top, element.box[1] - region.top
     strong = region.strong[y0:y1]
     # Two parts each in CLEAN_PART of the rows share 2 * CLEAN_PART - 1 of them, where a row
