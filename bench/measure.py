@@ -211,11 +211,12 @@ def profile_layers(
 ) -> dict[str, Any]:
     """Median ms per layer: training forward and backward, inference forward (two sizes).
 
-    Calls each layer's ``forward(x, training)`` / ``backward(dout, cache)`` in turn (what
-    :class:`Sequential` does), timing each call; the loss and the optimizer step are timed
-    as rows of their own. Anything Sequential does beyond chaining layers is not seen here.
+    Calls each layer's ``forward(x, training)`` / ``backward(dout, cache)`` in turn, in the
+    network's ``execution_order`` (what :class:`Sequential` does), timing each call; the
+    loss and the optimizer step are timed as rows of their own. Rows stay in the spec's
+    order; a ReLU run after its max pool shows the pooled shape.
     """
-    layers = net.layers
+    layers, order = net.layers, net.execution_order
     spec = net.spec()
     optimizer = make_optimizer("momentum", net.parameters(), lr)
     n = len(layers)
@@ -229,14 +230,14 @@ def profile_layers(
     clock = time.perf_counter
 
     def forward_pass(x: np.ndarray, training: bool, sink: list[list[float]] | None) -> Any:
-        caches = []
-        for i, layer in enumerate(layers):
+        caches = {}
+        for i in order:
             t0 = clock()
-            x, cache = layer.forward(x, training)
+            x, cache = layers[i].forward(x, training)
             if sink is not None:
                 sink[i].append((clock() - t0) * 1e3)
             shapes[i] = tuple(x.shape[1:])
-            caches.append(cache)
+            caches[i] = cache
         return x, caches
 
     gc.collect()
@@ -249,7 +250,7 @@ def profile_layers(
             t0 = clock()
             _, grad = softmax_cross_entropy(logits, y)
             t1 = clock()
-            for i in reversed(range(n)):
+            for i in reversed(order):
                 t2 = clock()
                 grad = layers[i].backward(grad, caches[i])
                 if keep:

@@ -1,8 +1,11 @@
-"""Vectorised building blocks for 2-D convolution and pooling (NCHW, batch first).
+"""Vectorised building blocks for 2-D convolution and pooling.
 
 ``im2col`` turns every receptive field of a batch into a column with one strided view and
 one copy; ``col2im`` scatters columns back, summing overlaps, with one vectorised add per
-kernel offset (KH * KW slices, never a loop over pixels).
+kernel offset (KH * KW slices, never a loop over pixels). Both work on *batch-last* memory,
+(C, H, W, N): a row of the image holds every image's pixels side by side, so each copy and
+add runs over W * N contiguous values at a time (in (N, C, H, W) order, only W: 7 to 28
+values, and NumPy's per-row overhead then costs as much as the arithmetic).
 
 The "flat grid" functions are the other algorithm for stride-1 convolutions, cheaper when
 there are few channels (no K*K-times larger column matrix): each channel's zero-padded
@@ -12,8 +15,10 @@ and a convolution is then K matrix products, one per kernel row i, of that row's
 with the stack moved by ``i * grid_width``. Outputs are computed at every grid cell; the
 cells past the last valid window are cropped (outputs) or held at zero (output gradients).
 
-Layout words used throughout: *batch first* is (N, C, H, W); *channel-major* is memory laid
-out as (C, N, H, W), which a conv produces and hands on as an (N, C, H, W) view.
+Layout words used throughout: *batch first* is (N, C, H, W), the shape every layer hands
+on; *batch-last* is memory laid out as (C, H, W, N) (im2col convs and batch norm produce
+it); *channel-major* is memory laid out as (C, N, H, W) (the flat grid produces it). Both
+are handed on as (N, C, H, W) views.
 """
 
 from __future__ import annotations
@@ -41,28 +46,29 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def pad_spatial(x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]) -> np.ndarray:
-    """Zero-pad the last two axes of ``x`` (N, C, H, W); returns ``x`` itself when no padding."""
+    """Zero-pad axes 1 and 2 of a batch-last ``x`` (C, H, W, N); returns ``x`` itself when
+    there is no padding."""
     if not any(pad_h) and not any(pad_w):
         return x
-    n, c, h, w = x.shape
-    out = np.zeros((n, c, h + pad_h[0] + pad_h[1], w + pad_w[0] + pad_w[1]), dtype=x.dtype)
-    out[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x  # np.pad is far slower
+    c, h, w, n = x.shape
+    out = np.zeros((c, h + pad_h[0] + pad_h[1], w + pad_w[0] + pad_w[1], n), dtype=x.dtype)
+    out[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x  # np.pad is far slower
     return out
 
 
 def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     """Read-only strided view of all ``kh x kw`` windows of an already padded input.
 
-    x: (N, C, H, W) -> view (N, C, kh, kw, OH, OW) where
-    ``view[n, c, i, j, oy, ox] == x[n, c, oy * stride + i, ox * stride + j]``.
+    x: batch-last (C, H, W, N) -> view (C, kh, kw, OH, OW, N) where
+    ``view[c, i, j, oy, ox, n] == x[c, oy * stride + i, ox * stride + j, n]``.
     """
-    n, c, h, w = x.shape
+    c, h, w, n = x.shape
     oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
-    sn, sc, sh, sw = x.strides
+    sc, sh, sw, sn = x.strides
     return as_strided(
         x,
-        shape=(n, c, kh, kw, oh, ow),
-        strides=(sn, sc, sh, sw, sh * stride, sw * stride),
+        shape=(c, kh, kw, oh, ow, n),
+        strides=(sc, sh, sw, sh * stride, sw * stride, sn),
         writeable=False,
     )
 
@@ -70,12 +76,12 @@ def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
 def im2col(x_padded: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     """Receptive fields as the columns of one matrix, one contiguous copy.
 
-    x_padded: (N, C, H, W) -> cols (C * kh * kw, N * OH * OW), so that a whole batch's
-    convolution is a single (F, C*kh*kw) @ cols matrix multiply.
+    x_padded: batch-last (C, H, W, N) -> cols (C * kh * kw, OH * OW * N), so that a whole
+    batch's convolution is a single (F, C*kh*kw) @ cols matrix multiply, whose (F, OH*OW*N)
+    result is the output in batch-last memory.
     """
-    view = window_view(x_padded, kh, kw, stride)  # (N, C, kh, kw, OH, OW)
-    c = view.shape[1]
-    return np.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5)).reshape(c * kh * kw, -1)
+    view = window_view(x_padded, kh, kw, stride)  # (C, kh, kw, OH, OW, N)
+    return np.ascontiguousarray(view).reshape(view.shape[0] * kh * kw, -1)
 
 
 def col2im(
@@ -83,28 +89,38 @@ def col2im(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add columns back into a padded input.
 
-    cols: (C * kh * kw, N * OH * OW) -> (N, C, H, W) with ``padded_shape`` = (N, C, H, W),
-    an (N, C, H, W) view of channel-major memory (the adds then run over matching layouts).
+    cols: (C * kh * kw, OH * OW * N) -> batch-last (C, H, W, N) = ``padded_shape``.
     """
-    n, c, h, w = padded_shape
+    c, h, w, n = padded_shape
     oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
-    cols6 = cols.reshape(c, kh, kw, n, oh, ow)
-    out = np.zeros((c, n, h, w), dtype=cols.dtype)
+    cols6 = cols.reshape(c, kh, kw, oh, ow, n)
+    out = np.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         rows = slice(i, i + stride * (oh - 1) + 1, stride)
         for j in range(kw):
-            out[:, :, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, i, j]
-    return out.transpose(1, 0, 2, 3)
+            out[:, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, i, j]
+    return out
+
+
+def batch_last(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> batch-last (C, H, W, N) array; free when ``a`` is laid out so."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0))
+
+
+def batch_last_matrix(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, H * W * N) matrix, columns in batch-last order; free when ``a``
+    is a view of batch-last memory."""
+    return a.transpose(1, 2, 3, 0).reshape(a.shape[1], -1)
+
+
+def from_batch_last(a: np.ndarray) -> np.ndarray:
+    """Batch-last (C, H, W, N) -> (N, C, H, W) view (no copy)."""
+    return a.transpose(3, 0, 1, 2)
 
 
 def channels_first(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (C, N * H * W) matrix; free when ``a`` is already laid out that way."""
+    """(N, C, H, W) -> (C, N * H * W) matrix; free when ``a`` is channel-major."""
     return a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1)
-
-
-def batch_first(a: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
-    """(C, N * H * W) matrix -> (N, C, H, W) view (no copy)."""
-    return a.reshape(a.shape[0], n, h, w).transpose(1, 0, 2, 3)
 
 
 # flat-grid convolution (stride 1) --------------------------------------------------------

@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 
 from model.conv_ops import (
-    batch_first,
+    batch_last,
+    batch_last_matrix,
     channels_first,
     col2im,
+    from_batch_last,
     grid_correlate,
     grid_rows,
     grid_weight_grad,
@@ -31,9 +33,9 @@ class Conv2D(Layer):
     """Cross-correlation of an (N, C, H, W) batch with F filters of shape (C, KH, KW).
 
     ``padding`` is "valid", "same", or a non-negative int applied to every side.
-    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW), an (N, F, OH, OW) view of
-    channel-major (F, N, OH, OW) memory: later layers read it as is (``channels_first`` of
-    it is free) and must not assume it is C-contiguous. Input may be in either layout.
+    Parameters: W (F, C, KH, KW), b (F,). Output: (N, F, OH, OW), a view of batch-last
+    (F, OH, OW, N) memory ("im2col") or of channel-major (F, N, OH, OW) memory ("grid"):
+    later layers must not assume it is C-contiguous. Input may be in any layout.
 
     Two ways to compute the forward pass (``algorithm``; "auto" picks by the layer's and the
     batch's shape, never by timing, so a run is reproducible): "im2col" (one
@@ -115,11 +117,11 @@ class Conv2D(Layer):
         _, oh, ow = self.output_shape(x.shape[1:])
         if self.forward_algorithm(n) == "grid":
             return self._forward_grid(x, pads, oh, ow)
-        x_padded = pad_spatial(x, *pads)
-        cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, N*P)
-        out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, N*P): one GEMM
+        x_padded = pad_spatial(batch_last(x), *pads)  # (C, HP, WP, N)
+        cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, P*N)
+        out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, P*N): one GEMM
         out += self.params["b"][:, None]
-        return batch_first(out, n, oh, ow), ("cols", cols, x.shape, pads)
+        return from_batch_last(out.reshape(self.filters, oh, ow, n)), ("cols", cols, x.shape, pads)
 
     def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
         bias = self.params["b"].astype(x.dtype)[:, None, None, None]
@@ -153,7 +155,8 @@ class Conv2D(Layer):
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         kind, saved, x_shape, pads = cache
-        dout_mat = channels_first(dout)  # (F, N*P), free for channel-major dout
+        # (F, P*N) in the columns' order for im2col (free for batch-last dout), else (F, N*P)
+        dout_mat = channels_first(dout) if kind == "grid" else batch_last_matrix(dout)
         if self.needs_param_grads:
             self.grads["b"] = dout_mat.sum(axis=1)
         if kind == "grid":
@@ -197,10 +200,10 @@ class Conv2D(Layer):
             return None
         (pad_h, pad_w), k = pads, self.kernel
         n, c, h, w = x_shape
-        padded_shape = (n, c, h + sum(pad_h), w + sum(pad_w))
-        dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, N*P)
-        dx_padded = col2im(dcols, padded_shape, k, k, self.stride)
-        return dx_padded[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w]
+        padded_shape = (c, h + sum(pad_h), w + sum(pad_w), n)
+        dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, P*N)
+        dx_padded = col2im(dcols, padded_shape, k, k, self.stride)  # (C, HP, WP, N)
+        return from_batch_last(dx_padded[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w])
 
     def spec(self) -> dict[str, Any]:
         return {

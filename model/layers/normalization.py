@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from model.conv_ops import batch_first, channels_first
+from model.conv_ops import batch_last_matrix, from_batch_last
 from model.layers.base import Layer, Shape
 
 
@@ -117,19 +117,20 @@ class BatchNorm1D(_BatchNorm):
 class BatchNorm2D(_BatchNorm):
     """Per-channel batch norm of conv maps: x (N, C, H, W) -> (N, C, H, W).
 
-    The output is an (N, C, H, W) view of channel-major (C, N, H, W) memory, like a conv's.
+    Works on the (C, H*W*N) matrix of batch-last memory (free for an im2col conv's
+    output); the output is an (N, C, H, W) view of batch-last (C, H, W, N) memory.
     """
 
     type_name = "batchnorm2d"
 
     @staticmethod
     def _matrix(a: np.ndarray) -> np.ndarray:
-        return channels_first(a)
+        return batch_last_matrix(a)
 
     @staticmethod
     def _unmatrix(m: np.ndarray, like: np.ndarray) -> np.ndarray:
-        n, _, h, w = like.shape
-        return batch_first(m, n, h, w)
+        n, c, h, w = like.shape
+        return from_batch_last(m.reshape(c, h, w, n))
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3 or input_shape[0] != self.features:
