@@ -31,6 +31,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
+from model.allocator import keep_freed_memory
 from model.blas_threads import blas_threads
 from model.layers import Conv2D, Dense, Layer
 from model.losses import softmax_cross_entropy
@@ -81,6 +82,10 @@ class DataParallel:
     gets as many shards as threads, but fewer when a shard would carry less than
     ``min_shard_work`` multiply-adds (one shard: the plain single-threaded step). The count
     depends only on the batch size and the network, so results stay reproducible.
+
+    Creating one also makes the process keep freed memory for the next step
+    (:func:`model.allocator.keep_freed_memory`), so each step's large arrays reuse the
+    last one's pages instead of faulting in fresh ones.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class DataParallel:
         self._work_per_example = multiply_adds(network)
         self._pool: ThreadPoolExecutor | None = None
         self._workers = 0
+        keep_freed_memory()
 
     def step(
         self, x: np.ndarray, y: np.ndarray, optimizer: Optimizer, label_smoothing: float = 0.0
