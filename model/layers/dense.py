@@ -44,7 +44,12 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
-    """(N, C, H, W) -> (N, C * H * W)."""
+    """(N, C, H, W) -> (N, C * H * W).
+
+    The backward pass hands the gradient back in the input's memory layout (e.g.
+    batch-last), so the layers below run over matching layouts (measured: a max pool's
+    backward pass took 3.5x longer with its input and gradient laid out differently).
+    """
 
     type_name = "flatten"
 
@@ -52,7 +57,11 @@ class Flatten(Layer):
         return (int(np.prod(input_shape)),)
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
-        return x.reshape(x.shape[0], -1), x.shape
+        return x.reshape(x.shape[0], -1), x  # cache: x, for its shape and layout
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
-        return dout.reshape(cache)
+        if cache.flags.c_contiguous:
+            return dout.reshape(cache.shape)
+        dx = np.empty_like(cache, dtype=dout.dtype)
+        dx[...] = dout.reshape(cache.shape)
+        return dx
