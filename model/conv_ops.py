@@ -118,6 +118,16 @@ def from_batch_last(a: np.ndarray) -> np.ndarray:
     return a.transpose(3, 0, 1, 2)
 
 
+def is_batch_last(a: np.ndarray) -> bool:
+    """Whether (N, C, H, W) ``a`` is a view of contiguous batch-last memory."""
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+def channel_major(a: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> an (N, C, H, W) view of channel-major memory (a copy unless it is)."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+
+
 def channels_first(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) -> (C, N * H * W) matrix; free when ``a`` is channel-major."""
     return a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1)

@@ -9,6 +9,7 @@ import numpy as np
 from model.conv_ops import (
     batch_last,
     batch_last_matrix,
+    channel_major,
     channels_first,
     col2im,
     from_batch_last,
@@ -16,6 +17,7 @@ from model.conv_ops import (
     grid_rows,
     grid_weight_grad,
     im2col,
+    is_batch_last,
     output_size,
     pad_spatial,
     same_padding,
@@ -125,8 +127,16 @@ class Conv2D(Layer):
 
     def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
         bias = self.params["b"].astype(x.dtype)[:, None, None, None]
+        # The grid reads each chunk's images channel by channel: from other memory (e.g. an
+        # im2col conv's batch-last output) one transposing copy of the whole input costs
+        # less than a strided read per chunk. The backward pass hands its gradient back in
+        # the input's layout (a ReLU between the convs then runs over matching layouts).
+        batch_last_input = is_batch_last(x) and not x.transpose(1, 0, 2, 3).flags.c_contiguous
+        if batch_last_input:
+            x = channel_major(x)
         out, chunk_rows = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
-        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x.shape, pads)
+        x_shape = (x.shape, batch_last_input)
+        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x_shape, pads)
 
     def _grid_correlation(self, x, weights, pads, out_size, bias=None):
         """Stride-1 cross-correlation of x (N, C, H, W) with weights (F, C, K, K) (+ bias)
@@ -165,10 +175,11 @@ class Conv2D(Layer):
             self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
         return self._input_grad_by_col2im(dout_mat, x_shape, pads)
 
-    def _backward_grid(self, dout, chunk_rows, x_shape, pads) -> np.ndarray | None:
+    def _backward_grid(self, dout, chunk_rows, x_layout, pads) -> np.ndarray | None:
         """Weight gradient over the forward pass's chunks (their stacked rows); input
         gradient as the grid correlation of dout with the flipped kernels (a "full"
         correlation: dout padded by K - 1 minus the forward padding)."""
+        x_shape, batch_last_input = x_layout
         n, _, h, w = x_shape
         hp, wp = h + sum(pads[0]), w + sum(pads[1])
         cells = hp * wp
@@ -192,7 +203,8 @@ class Conv2D(Layer):
         full_pads = tuple((max(a, 0), max(b, 0)) for a, b in full)
         flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
         dx, _ = self._grid_correlation(dout, flipped, full_pads, (h, w))
-        return dx.transpose(1, 0, 2, 3)
+        dx = dx.transpose(1, 0, 2, 3)
+        return from_batch_last(batch_last(dx)) if batch_last_input else dx
 
     def _input_grad_by_col2im(self, dout_mat, x_shape, pads) -> np.ndarray | None:
         """Input gradient of an im2col pass: its columns, scattered back by col2im."""
