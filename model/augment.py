@@ -110,20 +110,21 @@ def warp(images: np.ndarray, matrices: np.ndarray,
     x0, y0 = np.floor(sx).astype(np.int32), np.floor(sy).astype(np.int32)
     fx, fy = sx - x0, sy - y0
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))  # zero border absorbs out-of-range taps
-    flat = padded.reshape(n, -1)
+    flat = padded.ravel()
     row = w + 2
-    base = np.arange(n)[:, None] * flat.shape[1]
+    base = np.arange(n)[:, None] * (h + 2) * row
+    # A tap outside the image is clipped onto the zero border: it reads 0.
+    columns = [np.clip(x0 + step, -1, w) + 1 for step in (0, 1)]
+    rows = [base + (np.clip(y0 + step, -1, h) + 1) * row for step in (0, 1)]
 
-    def tap(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
-        inside = (yy >= -1) & (yy <= h) & (xx >= -1) & (xx <= w)
-        idx = (np.clip(yy, -1, h) + 1) * row + np.clip(xx, -1, w) + 1
-        return np.where(inside, flat.ravel()[base + idx], 0.0)
+    def tap(dy: int, dx: int) -> np.ndarray:
+        return flat[rows[dy] + columns[dx]]
 
     out = (
-        tap(y0, x0) * (1 - fx) * (1 - fy)
-        + tap(y0, x0 + 1) * fx * (1 - fy)
-        + tap(y0 + 1, x0) * (1 - fx) * fy
-        + tap(y0 + 1, x0 + 1) * fx * fy
+        tap(0, 0) * (1 - fx) * (1 - fy)
+        + tap(0, 1) * fx * (1 - fy)
+        + tap(1, 0) * (1 - fx) * fy
+        + tap(1, 1) * fx * fy
     )
     return out.reshape(n, h, w).astype(np.float32)
 
