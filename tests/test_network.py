@@ -132,3 +132,35 @@ def test_feature_maps_name_each_convs_activation_after_its_relu():
     assert not first.after_relu and first.maps.shape == (2, 7, 7)
     assert second.after_relu and second.maps.shape == (3, 2, 2) and (second.maps >= 0).all()
     np.testing.assert_array_equal(second.maps, net.activations(x)[3][1])
+
+
+def test_a_relu_before_a_max_pool_runs_after_it():
+    net = build_preset("default")
+    order = net.execution_order
+    assert order[:12] == [0, 1, 3, 2, 4, 5, 7, 6, 8, 9, 11, 10]
+    assert order[12:] == list(range(12, len(net.layers)))
+    lone = Sequential.from_spec([{"type": "relu"}, {"type": "maxpool2d", "kernel": 2}], (1, 4, 4))
+    assert lone.execution_order == [0, 1]  # the first layer stays first
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_the_swap_changes_no_number(name, mnist):
+    """Logits, loss and every gradient are bit for bit those of the spec's order, on real
+    digits, whose blank paper makes many max-pool windows of equal values (ties at zero
+    after the ReLU, and equal positive values before it)."""
+    x = to_network_input(mnist.train_images[:16], MNIST_NORMALIZATION)
+    y = mnist.train_labels[:16].astype(np.int64)
+    results = []
+    for swapped in (True, False):
+        net = build_preset(name, seed=2).train()
+        if not swapped:
+            net.execution_order = list(range(len(net.layers)))
+        logits = net.forward(x)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        net.backward(dlogits)
+        results.append((logits, loss, {k: v.copy() for k, v in net.gradients().items()}))
+    (logits_a, loss_a, grads_a), (logits_b, loss_b, grads_b) = results
+    np.testing.assert_array_equal(logits_a, logits_b)
+    assert loss_a == loss_b
+    for key in grads_a:
+        np.testing.assert_array_equal(grads_a[key], grads_b[key], err_msg=key)
