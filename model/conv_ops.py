@@ -163,22 +163,25 @@ def stack_column_shifts(rows: np.ndarray, kernel: int) -> np.ndarray:
     return shifted.reshape(kernel * c, -1)
 
 
-def _kernel_row(weights: np.ndarray, i: int) -> np.ndarray:
-    """Weights (F, C, K, K) of kernel row ``i`` as (F, K * C), columns ordered (j, c)."""
+def kernel_rows(weights: np.ndarray) -> list[np.ndarray]:
+    """Weights (F, C, K, K) -> for each kernel row i, its (F, K * C) matrix, columns ordered
+    (j, c) like :func:`stack_column_shifts`' rows (made once per pass, not per chunk)."""
     f, c, k, _ = weights.shape
-    return weights[:, :, i, :].transpose(0, 2, 1).reshape(f, k * c)
+    return [
+        np.ascontiguousarray(weights[:, :, i, :].transpose(0, 2, 1)).reshape(f, k * c)
+        for i in range(k)
+    ]
 
 
 def grid_correlate(
-    weights: np.ndarray, stacked: np.ndarray, cells: int, grid_width: int
+    rows: list[np.ndarray], stacked: np.ndarray, cells: int, grid_width: int
 ) -> np.ndarray:
-    """Cross-correlation at every grid cell: weights (F, C, K, K), ``stacked`` from
-    :func:`stack_column_shifts`. Returns (F, cells); cell p holds the window whose top-left
-    input cell is p."""
-    k = weights.shape[2]
-    out = _kernel_row(weights, 0) @ stacked[:, :cells]
-    for i in range(1, k):
-        out += _kernel_row(weights, i) @ stacked[:, i * grid_width : i * grid_width + cells]
+    """Cross-correlation at every grid cell: ``rows`` from :func:`kernel_rows`, ``stacked``
+    from :func:`stack_column_shifts`. Returns (F, cells); cell p holds the window whose
+    top-left input cell is p."""
+    out = rows[0] @ stacked[:, :cells]
+    for i in range(1, len(rows)):
+        out += rows[i] @ stacked[:, i * grid_width : i * grid_width + cells]
     return out
 
 

@@ -18,6 +18,7 @@ from model.conv_ops import (
     grid_weight_grad,
     im2col,
     is_batch_last,
+    kernel_rows,
     output_size,
     pad_spatial,
     same_padding,
@@ -149,12 +150,13 @@ class Conv2D(Layer):
         oh, ow = out_size
         out = np.empty((f, n, oh, ow), dtype=x.dtype)
         chunk_rows = []
+        weight_rows = kernel_rows(weights)
         # Per image: grid rows, their K column shifts, the output and one product.
         per_image = ((k + 1) * c + 2 * f) * hp * wp * x.itemsize
         for chunk in self._chunks(n, per_image):
             rows = stack_column_shifts(grid_rows(x[chunk], *pads, k), k)
             m = chunk.stop - chunk.start
-            full = grid_correlate(weights, rows, m * hp * wp, wp)
+            full = grid_correlate(weight_rows, rows, m * hp * wp, wp)
             valid = full.reshape(f, m, hp, wp)[:, :, :oh, :ow]
             if bias is None:
                 out[:, chunk] = valid
