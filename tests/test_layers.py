@@ -250,3 +250,44 @@ def test_dropout_and_flatten_gradients(shape):
     out, _ = dropout.forward(x, training=True)
     assert (out == 0).any()  # the check really went through a mask
     assert check_layer(Flatten(), x)["x"] < TOL
+
+
+def _memory_layouts(x):
+    """x (N, C, H, W) as views of batch-first, channel-major and batch-last memory."""
+    channel_major = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    batch_last = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    return {"batch-first": np.ascontiguousarray(x), "channel-major": channel_major,
+            "batch-last": batch_last}
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_conv_gives_the_same_numbers_in_every_input_layout(algorithm):
+    """Layers hand each other views of different memory layouts: the answer must not
+    depend on it, and the grid hands a batch-last input's gradient back batch-last."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((5, 3, 9, 8)).astype(np.float32)
+    results = {}
+    for name, view in _memory_layouts(x).items():
+        layer = Conv2D(3, 4, 3, 1, "same", rng=np.random.default_rng(1))
+        layer.algorithm = algorithm
+        out, cache = layer.forward(view, training=True)
+        dout = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+        dx = layer.backward(dout, cache)
+        results[name] = (out, dx, layer.grads["W"])
+        if algorithm == "grid" and name == "batch-last":
+            assert dx.transpose(1, 2, 3, 0).flags.c_contiguous
+    reference = results.pop("batch-first")
+    for name, result in results.items():
+        for got, want in zip(result, reference, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_flatten_hands_the_gradient_back_in_its_inputs_layout():
+    x = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
+    layer = Flatten()
+    for name, view in _memory_layouts(x).items():
+        out, cache = layer.forward(view)
+        np.testing.assert_array_equal(out, x.reshape(2, -1))
+        dx = layer.backward(out * 2, cache)
+        np.testing.assert_array_equal(dx, 2 * x)
+        assert dx.strides == view.strides, name

@@ -136,8 +136,8 @@ class Conv2D(Layer):
         if batch_last_input:
             x = channel_major(x)
         out, chunk_rows = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
-        x_shape = (x.shape, batch_last_input)
-        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x_shape, pads)
+        x_layout = (x.shape, batch_last_input)
+        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x_layout, pads)
 
     def _grid_correlation(self, x, weights, pads, out_size, bias=None):
         """Stride-1 cross-correlation of x (N, C, H, W) with weights (F, C, K, K) (+ bias)
@@ -166,7 +166,7 @@ class Conv2D(Layer):
         return out, chunk_rows
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
-        kind, saved, x_shape, pads = cache
+        kind, saved, x_shape, pads = cache  # for "grid": (x's shape, was x batch-last)
         # (F, P*N) in the columns' order for im2col (free for batch-last dout), else (F, N*P)
         dout_mat = channels_first(dout) if kind == "grid" else batch_last_matrix(dout)
         if self.needs_param_grads:
