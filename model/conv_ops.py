@@ -163,37 +163,46 @@ def stack_column_shifts(rows: np.ndarray, kernel: int) -> np.ndarray:
     return shifted.reshape(kernel * c, -1)
 
 
-def kernel_rows(weights: np.ndarray) -> list[np.ndarray]:
-    """Weights (F, C, K, K) -> for each kernel row i, its (F, K * C) matrix, columns ordered
-    (j, c) like :func:`stack_column_shifts`' rows (made once per pass, not per chunk)."""
+def kernel_rows(weights: np.ndarray) -> np.ndarray:
+    """Weights (F, C, K, K) -> (K, F, K * C): for each kernel row i, its weights with
+    columns ordered (j, c) like :func:`stack_column_shifts`' rows (made once per pass)."""
     f, c, k, _ = weights.shape
-    return [
-        np.ascontiguousarray(weights[:, :, i, :].transpose(0, 2, 1)).reshape(f, k * c)
-        for i in range(k)
-    ]
+    return np.ascontiguousarray(weights.transpose(2, 0, 3, 1)).reshape(k, f, k * c)
+
+
+def row_shifts(stacked: np.ndarray, kernel: int, cells: int, grid_width: int) -> np.ndarray:
+    """(K*C, total) stacked rows -> read-only view (K, K*C, cells) whose slice i is the
+    stack moved by i grid rows: ``stacked[:, i * grid_width : i * grid_width + cells]``.
+    Each slice is an ordinary strided matrix, so one batched matmul runs the K products
+    in C, not K calls from Python."""
+    step, row = stacked.strides[1], stacked.strides[0]
+    return as_strided(stacked, shape=(kernel, stacked.shape[0], cells),
+                      strides=(grid_width * step, row, step), writeable=False)
 
 
 def grid_correlate(
-    rows: list[np.ndarray], stacked: np.ndarray, cells: int, grid_width: int
+    rows: np.ndarray, stacked: np.ndarray, cells: int, grid_width: int
 ) -> np.ndarray:
-    """Cross-correlation at every grid cell: ``rows`` from :func:`kernel_rows`, ``stacked``
-    from :func:`stack_column_shifts`. Returns (F, cells); cell p holds the window whose
-    top-left input cell is p."""
-    out = rows[0] @ stacked[:, :cells]
-    for i in range(1, len(rows)):
-        out += rows[i] @ stacked[:, i * grid_width : i * grid_width + cells]
-    return out
+    """Cross-correlation at every grid cell: ``rows`` (K, F, K*C) from :func:`kernel_rows`,
+    ``stacked`` from :func:`stack_column_shifts`. Returns (F, cells); cell p holds the
+    window whose top-left input cell is p."""
+    products = np.matmul(rows, row_shifts(stacked, len(rows), cells, grid_width))
+    return products.sum(axis=0)  # (K, F, cells) -> (F, cells)
 
 
 def grid_weight_grad(
     dgrid: np.ndarray, stacked: np.ndarray, grid_width: int, out: np.ndarray
 ) -> None:
-    """Add d(loss)/d(weights) to ``out`` (F, C, K, K).
+    """Add d(loss)/d(weights), as (K, F, K*C) kernel rows (see :func:`kernel_rows`), to
+    ``out``.
 
     dgrid (F, cells): the output gradient at every grid cell, zero where no window starts.
     """
-    f, c, k, _ = out.shape
-    cells = dgrid.shape[1]
-    for i in range(k):
-        row = dgrid @ stacked[:, i * grid_width : i * grid_width + cells].T  # (F, K*C)
-        out[:, :, i, :] += row.reshape(f, k, c).transpose(0, 2, 1)
+    k, cells = len(out), dgrid.shape[1]
+    out += np.matmul(dgrid, row_shifts(stacked, k, cells, grid_width).transpose(0, 2, 1))
+
+
+def from_kernel_rows(rows: np.ndarray, channels: int) -> np.ndarray:
+    """(K, F, K*C) kernel rows -> weights-shaped (F, C, K, K); inverse of kernel_rows."""
+    k, f, _ = rows.shape
+    return np.ascontiguousarray(rows.reshape(k, f, k, channels).transpose(1, 3, 0, 2))

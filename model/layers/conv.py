@@ -13,6 +13,7 @@ from model.conv_ops import (
     channels_first,
     col2im,
     from_batch_last,
+    from_kernel_rows,
     grid_correlate,
     grid_rows,
     grid_weight_grad,
@@ -190,11 +191,12 @@ class Conv2D(Layer):
             dgrid = np.zeros((self.filters, n, hp, wp), dtype=dout.dtype)
             dgrid[:, :, :oh, :ow] = dout.transpose(1, 0, 2, 3)
             dgrid = dgrid.reshape(self.filters, n * cells)
-            dweights = np.zeros(self.params["W"].shape, dtype=dout.dtype)
+            k, c = self.kernel, self.in_channels
+            dweights = np.zeros((k, self.filters, k * c), dtype=dout.dtype)  # kernel rows
             for chunk, rows in chunk_rows:
                 grid_weight_grad(dgrid[:, chunk.start * cells : chunk.stop * cells], rows, wp,
                                  dweights)
-            self.grads["W"] = dweights
+            self.grads["W"] = from_kernel_rows(dweights, c)
         if not self.needs_input_grad:
             return None
         k = self.kernel
