@@ -135,18 +135,22 @@ def channels_first(a: np.ndarray) -> np.ndarray:
 
 # flat-grid convolution (stride 1) --------------------------------------------------------
 def grid_rows(
-    x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int
+    x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int,
+    images: int | None = None,
 ) -> np.ndarray:
-    """x (N, C, H, W) -> (C, N * HP * WP + tail): each channel's padded images in one row.
+    """x (N, C, H, W) -> (C, images * HP * WP + tail): each channel's padded images in one
+    row, followed by ``images - N`` blank ones (default: none) that round the batch up to
+    whole chunks.
 
     HP, WP are the padded sizes; the ``tail`` = (kernel - 1) * (WP + 1) zeros let the
     largest kernel offset read a full-length slice.
     """
     n, c, h, w = x.shape
+    images = n if images is None else images
     hp, wp = h + sum(pad_h), w + sum(pad_w)
-    cells = n * hp * wp
+    cells = images * hp * wp
     rows = np.zeros((c, cells + (kernel - 1) * (wp + 1)), dtype=x.dtype)
-    grid = rows[:, :cells].reshape(c, n, hp, wp)
+    grid = rows[:, :cells].reshape(c, images, hp, wp)[:, :n]
     grid[:, :, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x.transpose(1, 0, 2, 3)
     return rows
 
@@ -170,39 +174,46 @@ def kernel_rows(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weights.transpose(2, 0, 3, 1)).reshape(k, f, k * c)
 
 
-def row_shifts(stacked: np.ndarray, kernel: int, cells: int, grid_width: int) -> np.ndarray:
-    """(K*C, total) stacked rows -> read-only view (K, K*C, cells) whose slice i is the
-    stack moved by i grid rows: ``stacked[:, i * grid_width : i * grid_width + cells]``.
-    Each slice is an ordinary strided matrix, so one batched matmul runs the K products
-    in C, not K calls from Python."""
-    step, row = stacked.strides[1], stacked.strides[0]
-    return as_strided(stacked, shape=(kernel, stacked.shape[0], cells),
-                      strides=(grid_width * step, row, step), writeable=False)
-
-
-def grid_correlate(
-    rows: np.ndarray, stacked: np.ndarray, cells: int, grid_width: int
-) -> np.ndarray:
-    """Cross-correlation at every grid cell: ``rows`` (K, F, K*C) from :func:`kernel_rows`,
-    ``stacked`` from :func:`stack_column_shifts`. Returns (F, cells); cell p holds the
-    window whose top-left input cell is p."""
-    products = np.matmul(rows, row_shifts(stacked, len(rows), cells, grid_width))
-    return products.sum(axis=0)  # (K, F, cells) -> (F, cells)
-
-
-def grid_weight_grad(
-    dgrid: np.ndarray, stacked: np.ndarray, grid_width: int, out: np.ndarray
-) -> None:
-    """Add d(loss)/d(weights), as (K, F, K*C) kernel rows (see :func:`kernel_rows`), to
-    ``out``.
-
-    dgrid (F, cells): the output gradient at every grid cell, zero where no window starts.
-    """
-    k, cells = len(out), dgrid.shape[1]
-    out += np.matmul(dgrid, row_shifts(stacked, k, cells, grid_width).transpose(0, 2, 1))
-
-
 def from_kernel_rows(rows: np.ndarray, channels: int) -> np.ndarray:
     """(K, F, K*C) kernel rows -> weights-shaped (F, C, K, K); inverse of kernel_rows."""
     k, f, _ = rows.shape
     return np.ascontiguousarray(rows.reshape(k, f, k, channels).transpose(1, 3, 0, 2))
+
+
+def chunk_shifts(
+    stacked: np.ndarray, kernel: int, chunk_cells: int, chunks: int, grid_width: int
+) -> np.ndarray:
+    """(K*C, total) stacked rows -> read-only view (chunks, K, K*C, chunk_cells): slice
+    [q, i] is chunk q's cells of the stack moved by i grid rows. Every slice is an ordinary
+    strided matrix, so one batched matmul runs all the chunks' K products in C (the chunks
+    keep each product's operands cache-sized; the batching keeps Python out of the loop)."""
+    step, row = stacked.strides[1], stacked.strides[0]
+    return as_strided(
+        stacked, shape=(chunks, kernel, stacked.shape[0], chunk_cells),
+        strides=(chunk_cells * step, grid_width * step, row, step), writeable=False,
+    )
+
+
+def grid_correlate(
+    rows: np.ndarray, stacked: np.ndarray, chunk_cells: int, chunks: int, grid_width: int
+) -> np.ndarray:
+    """Cross-correlation at every grid cell: ``rows`` (K, F, K*C) from :func:`kernel_rows`,
+    ``stacked`` from :func:`stack_column_shifts`. Returns (chunks, F, chunk_cells); cell p
+    of the grid holds the window whose top-left input cell is p."""
+    shifts = chunk_shifts(stacked, len(rows), chunk_cells, chunks, grid_width)
+    return np.matmul(rows, shifts).sum(axis=1)  # (chunks, K, F, cells) -> (chunks, F, cells)
+
+
+def grid_weight_grad(
+    dgrid: np.ndarray, stacked: np.ndarray, kernel: int, chunk_cells: int, grid_width: int
+) -> np.ndarray:
+    """d(loss)/d(weights) as (K, F, K*C) kernel rows (see :func:`from_kernel_rows`).
+
+    dgrid (F, chunks * chunk_cells): the output gradient at every grid cell, zero where no
+    window starts.
+    """
+    f, cells = dgrid.shape
+    chunks = cells // chunk_cells
+    per_chunk = dgrid.reshape(f, chunks, chunk_cells).transpose(1, 0, 2)[:, None]
+    shifts = chunk_shifts(stacked, kernel, chunk_cells, chunks, grid_width)
+    return np.matmul(per_chunk, shifts.transpose(0, 1, 3, 2)).sum(axis=0)

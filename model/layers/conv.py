@@ -110,10 +110,9 @@ class Conv2D(Layer):
         return self.filters, oh, ow
 
     @staticmethod
-    def _chunks(n: int, per_image: int) -> list[slice]:
-        """Ranges of images of ``per_image`` working-set bytes each that fit the budget."""
-        step = max(1, GRID_CHUNK_BYTES // per_image)
-        return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+    def _chunk_images(per_image: int) -> int:
+        """Images per chunk of the flat-grid passes: as many as fit the budget."""
+        return max(1, GRID_CHUNK_BYTES // per_image)
 
     def forward(self, x: np.ndarray, training: bool = False) -> tuple[np.ndarray, Any]:
         n, _, h, w = x.shape
@@ -136,35 +135,35 @@ class Conv2D(Layer):
         batch_last_input = is_batch_last(x) and not x.transpose(1, 0, 2, 3).flags.c_contiguous
         if batch_last_input:
             x = channel_major(x)
-        out, chunk_rows = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
+        out, grid = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
         x_layout = (x.shape, batch_last_input)
-        return out.transpose(1, 0, 2, 3), ("grid", chunk_rows, x_layout, pads)
+        return out.transpose(1, 0, 2, 3), ("grid", grid, x_layout, pads)
 
     def _grid_correlation(self, x, weights, pads, out_size, bias=None):
         """Stride-1 cross-correlation of x (N, C, H, W) with weights (F, C, K, K) (+ bias)
-        over the flat grid, chunk by chunk. Returns the (F, N, OH, OW) channel-major output
-        and each chunk's (image slice, stacked grid rows), which the weight gradient reuses.
+        over the flat grid, in chunks of images (the batch rounded up to whole chunks with
+        blank images). Returns the (F, N, OH, OW) channel-major output and what the weight
+        gradient reuses: (stacked grid rows, cells per chunk, images with the blank ones).
         """
         n, c, h, w = x.shape
         f, _, k, _ = weights.shape
         hp, wp = h + sum(pads[0]), w + sum(pads[1])
         oh, ow = out_size
-        out = np.empty((f, n, oh, ow), dtype=x.dtype)
-        chunk_rows = []
-        weight_rows = kernel_rows(weights)
         # Per image: grid rows, their K column shifts, the output and one product.
         per_image = ((k + 1) * c + 2 * f) * hp * wp * x.itemsize
-        for chunk in self._chunks(n, per_image):
-            rows = stack_column_shifts(grid_rows(x[chunk], *pads, k), k)
-            m = chunk.stop - chunk.start
-            full = grid_correlate(weight_rows, rows, m * hp * wp, wp)
-            valid = full.reshape(f, m, hp, wp)[:, :, :oh, :ow]
-            if bias is None:
-                out[:, chunk] = valid
-            else:
-                np.add(valid, bias, out=out[:, chunk])
-            chunk_rows.append((chunk, rows))
-        return out, chunk_rows
+        size = min(self._chunk_images(per_image), n)
+        chunks = -(-n // size)
+        stacked = stack_column_shifts(grid_rows(x, *pads, k, chunks * size), k)
+        full = grid_correlate(kernel_rows(weights), stacked, size * hp * wp, chunks, wp)
+        # (chunks, F, size * HP * WP) -> (F, N, OH, OW), the blank images and cells dropped
+        grid = full.reshape(chunks, f, size, hp, wp).transpose(1, 0, 2, 3, 4)
+        valid = grid.reshape(f, chunks * size, hp, wp)[:, :n, :oh, :ow]
+        out = np.empty((f, n, oh, ow), dtype=x.dtype)
+        if bias is None:
+            out[...] = valid
+        else:
+            np.add(valid, bias, out=out)
+        return out, (stacked, size * hp * wp, chunks * size)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
         kind, saved, x_shape, pads = cache  # for "grid": (x's shape, was x batch-last)
@@ -178,8 +177,8 @@ class Conv2D(Layer):
             self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
         return self._input_grad_by_col2im(dout_mat, x_shape, pads)
 
-    def _backward_grid(self, dout, chunk_rows, x_layout, pads) -> np.ndarray | None:
-        """Weight gradient over the forward pass's chunks (their stacked rows); input
+    def _backward_grid(self, dout, grid, x_layout, pads) -> np.ndarray | None:
+        """Weight gradient over the forward pass's stacked rows, chunk by chunk; input
         gradient as the grid correlation of dout with the flipped kernels (a "full"
         correlation: dout padded by K - 1 minus the forward padding)."""
         x_shape, batch_last_input = x_layout
@@ -188,15 +187,12 @@ class Conv2D(Layer):
         cells = hp * wp
         _, _, oh, ow = dout.shape
         if self.needs_param_grads:
-            dgrid = np.zeros((self.filters, n, hp, wp), dtype=dout.dtype)
-            dgrid[:, :, :oh, :ow] = dout.transpose(1, 0, 2, 3)
-            dgrid = dgrid.reshape(self.filters, n * cells)
-            k, c = self.kernel, self.in_channels
-            dweights = np.zeros((k, self.filters, k * c), dtype=dout.dtype)  # kernel rows
-            for chunk, rows in chunk_rows:
-                grid_weight_grad(dgrid[:, chunk.start * cells : chunk.stop * cells], rows, wp,
-                                 dweights)
-            self.grads["W"] = from_kernel_rows(dweights, c)
+            stacked, chunk_cells, images = grid
+            dgrid = np.zeros((self.filters, images, hp, wp), dtype=dout.dtype)
+            dgrid[:, :n, :oh, :ow] = dout.transpose(1, 0, 2, 3)
+            rows = grid_weight_grad(dgrid.reshape(self.filters, images * cells), stacked,
+                                    self.kernel, chunk_cells, wp)
+            self.grads["W"] = from_kernel_rows(rows, self.in_channels)
         if not self.needs_input_grad:
             return None
         k = self.kernel
