@@ -40,10 +40,12 @@ from model.optim import Optimizer
 from model.shards import Shard, ShardGroup, split_rows
 
 #: Least multiply-adds (forward pass) one shard must carry for another thread to pay off.
-#: Measured: the seed net at batch 32 (two shards of 14 M) was slower on two threads than
-#: on one, Python's per-call overhead (under the GIL) being as long as the work; at batch
-#: 128 (two of 55 M), and the default net at batch 32 (two of 130 M), two threads win.
-MIN_SHARD_MULTIPLY_ADDS = 32e6
+#: Measured (bench/bench_model.py): the seed net at batch 32 (two shards of 14 M) ran 5,400
+#: images/s on two threads against 7,000 on one when its flat-grid conv made a dozen NumPy
+#: calls per chunk of 4 images (Python's per-call overhead, under the GIL, as long as the
+#: work); since its chunks run as one batched matmul, two threads win: 6,700 -> 7,250-7,500.
+#: Below that (the seed net at batch 16, two shards of 7 M) one thread is left alone.
+MIN_SHARD_MULTIPLY_ADDS = 12e6
 
 
 def multiply_adds(network: Sequential) -> int:

@@ -105,7 +105,8 @@ def test_step_updates_parameters_and_restores_blas_threads():
 def test_shard_count_follows_threads_batch_and_work_per_shard():
     seed, default = build_preset("seed"), build_preset("default")
     assert multiply_adds(seed) == 8 * 24 * 24 * 25 + 8 * 20 * 20 * 200 + 800 * 128 + 128 * 10
-    assert DataParallel(seed, 2).shard_count(32) == 1  # 14 M multiply-adds a shard: too few
+    assert DataParallel(seed, 2).shard_count(16) == 1  # 7 M multiply-adds a shard: too few
+    assert DataParallel(seed, 2).shard_count(32) == 2  # 14 M each
     assert DataParallel(seed, 2).shard_count(128) == 2
     assert DataParallel(default, 2).shard_count(16) == 2
     assert DataParallel(default, 3, min_shard_work=0).shard_count(2) == 2  # one per example at most
