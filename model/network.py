@@ -59,10 +59,12 @@ class Sequential:
       its backward fills its parameter gradients and returns None; ``backward`` stops there.
       A layer moved out of first place must have the flag set back to True.
     - Arrays handed from layer to layer are (N, C, H, W) or (N, D) *shapes*, not a memory
-      layout: a conv (and the batch norm after it) returns an (N, C, H, W) view of
-      channel-major (C, N, H, W) memory, so every layer must accept any strides (NumPy
-      operations do) and use ``conv_ops.channels_first`` where it wants the (C, N*H*W)
-      matrix (free for such a view). Nothing may assume C-contiguity.
+      layout: a conv returns an (N, C, H, W) view of batch-last (C, H, W, N) memory (or,
+      the flat grid, of channel-major (C, N, H, W) memory), and so does the batch norm
+      after it, so every layer must accept any strides (NumPy operations do) and use
+      ``conv_ops.batch_last_matrix`` where it wants the (C, H*W*N) matrix (free for such
+      a view). Nothing may assume C-contiguity; layers that can hand gradients back in
+      their input's layout (mismatched layouts make NumPy's loops several times slower).
 
     The passes run the layers in ``execution_order``: the spec's order, except that a ReLU
     directly followed by a max pool runs after it. max(relu(a), relu(b)) is relu(max(a, b))
