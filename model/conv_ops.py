@@ -23,6 +23,11 @@ are handed on as (N, C, H, W) views.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from operator import itemgetter
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -45,92 +50,144 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def pad_spatial(x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int]) -> np.ndarray:
-    """Zero-pad axes 1 and 2 of a batch-last ``x`` (C, H, W, N); returns ``x`` itself when
-    there is no padding."""
+@dataclass(frozen=True)
+class Layout:
+    """A memory order for a batch of (N, C, H, W) maps: ``order`` lists those axes from the
+    outermost in memory to the innermost. Layers hand each other (N, C, H, W) *views*; a
+    layout says which memory lies under one."""
+
+    name: str
+    order: tuple[int, int, int, int]
+
+    @cached_property
+    def h_axis(self) -> int:
+        """Where H is in the memory-ordered array (W follows it)."""
+        return self.order.index(2)
+
+    @cached_property
+    def arrange(self) -> Callable[[Sequence[int]], tuple[int, ...]]:
+        """Sizes given as (N, C, H, W) -> the same sizes in memory order."""
+        return itemgetter(*self.order)
+
+    @cached_property
+    def inverse(self) -> tuple[int, ...]:
+        """The transpose from the memory-ordered array back to (N, C, H, W)."""
+        return tuple(self.order.index(axis) for axis in range(4))
+
+    def store(self, a: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) -> the memory-ordered array; free when ``a`` is laid out so."""
+        return np.ascontiguousarray(a.transpose(self.order))
+
+    def view(self, m: np.ndarray) -> np.ndarray:
+        """Memory-ordered array -> its (N, C, H, W) view (no copy)."""
+        return m.transpose(self.inverse)
+
+    def matrix(self, a: np.ndarray) -> np.ndarray:
+        """(N, C, H, W) -> (C, N*H*W) matrix, columns in this memory order; free when ``a``
+        is a view of such memory."""
+        return a.transpose(self.order).reshape(a.shape[1], -1)
+
+    def holds(self, a: np.ndarray) -> bool:
+        """Whether (N, C, H, W) ``a`` is a view of contiguous memory in this order."""
+        return a.transpose(self.order).flags.c_contiguous
+
+
+#: (C, H, W, N): what convolutions and batch norm hand on by default.
+BATCH_LAST = Layout("batch-last", (1, 2, 3, 0))
+#: (C, N, H, W): what the flat grid works on.
+CHANNEL_MAJOR = Layout("channel-major", (1, 0, 2, 3))
+
+
+def pad_spatial(
+    x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], layout: Layout = BATCH_LAST
+) -> np.ndarray:
+    """Zero-pad the H and W axes of a memory-ordered ``x`` (e.g. batch-last (C, H, W, N));
+    returns ``x`` itself when there is no padding."""
     if not any(pad_h) and not any(pad_w):
         return x
-    c, h, w, n = x.shape
-    out = np.zeros((c, h + pad_h[0] + pad_h[1], w + pad_w[0] + pad_w[1], n), dtype=x.dtype)
-    out[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w] = x  # np.pad is far slower
+    axis = layout.h_axis
+    shape = list(x.shape)
+    shape[axis] += sum(pad_h)
+    shape[axis + 1] += sum(pad_w)
+    out = np.zeros(shape, dtype=x.dtype)
+    inside = [slice(None)] * 4
+    inside[axis] = slice(pad_h[0], pad_h[0] + x.shape[axis])
+    inside[axis + 1] = slice(pad_w[0], pad_w[0] + x.shape[axis + 1])
+    out[tuple(inside)] = x  # np.pad is far slower
     return out
 
 
-def window_view(x: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def window_view(
+    x: np.ndarray, kh: int, kw: int, stride: int, layout: Layout = BATCH_LAST
+) -> np.ndarray:
     """Read-only strided view of all ``kh x kw`` windows of an already padded input.
 
-    x: batch-last (C, H, W, N) -> view (C, kh, kw, OH, OW, N) where
-    ``view[c, i, j, oy, ox, n] == x[c, oy * stride + i, ox * stride + j, n]``.
+    x memory-ordered, e.g. batch-last (C, H, W, N) -> view (C, kh, kw, OH, OW, N) where
+    ``view[c, i, j, oy, ox, n] == x[c, oy * stride + i, ox * stride + j, n]`` (channel-major
+    (C, N, H, W) -> (C, kh, kw, N, OH, OW)).
     """
-    c, h, w, n = x.shape
-    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
-    sc, sh, sw, sn = x.strides
-    return as_strided(
-        x,
-        shape=(c, kh, kw, oh, ow, n),
-        strides=(sc, sh, sw, sh * stride, sw * stride, sn),
-        writeable=False,
-    )
+    axis = layout.h_axis
+    shape, strides = list(x.shape), list(x.strides)
+    sh, sw = strides[axis], strides[axis + 1]
+    shape[axis] = output_size(shape[axis], kh, stride)
+    shape[axis + 1] = output_size(shape[axis + 1], kw, stride)
+    strides[axis], strides[axis + 1] = sh * stride, sw * stride
+    return as_strided(x, shape=(shape[0], kh, kw, *shape[1:]),
+                      strides=(strides[0], sh, sw, *strides[1:]), writeable=False)
 
 
-def im2col(x_padded: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def im2col(
+    x_padded: np.ndarray, kh: int, kw: int, stride: int, layout: Layout = BATCH_LAST
+) -> np.ndarray:
     """Receptive fields as the columns of one matrix, one contiguous copy.
 
-    x_padded: batch-last (C, H, W, N) -> cols (C * kh * kw, OH * OW * N), so that a whole
-    batch's convolution is a single (F, C*kh*kw) @ cols matrix multiply, whose (F, OH*OW*N)
-    result is the output in batch-last memory.
+    x_padded: memory-ordered, e.g. batch-last (C, H, W, N) -> cols (C * kh * kw,
+    OH * OW * N), so that a whole batch's convolution is a single (F, C*kh*kw) @ cols matrix
+    multiply, whose (F, OH*OW*N) result is the output in the same memory order.
     """
-    view = window_view(x_padded, kh, kw, stride)  # (C, kh, kw, OH, OW, N)
+    view = window_view(x_padded, kh, kw, stride, layout)  # e.g. (C, kh, kw, OH, OW, N)
     return np.ascontiguousarray(view).reshape(view.shape[0] * kh * kw, -1)
 
 
 def col2im(
-    cols: np.ndarray, padded_shape: tuple[int, int, int, int], kh: int, kw: int, stride: int
+    cols: np.ndarray, padded_shape: tuple[int, int, int, int], kh: int, kw: int, stride: int,
+    layout: Layout = BATCH_LAST,
 ) -> np.ndarray:
     """Adjoint of :func:`im2col`: scatter-add columns back into a padded input.
 
-    cols: (C * kh * kw, OH * OW * N) -> batch-last (C, H, W, N) = ``padded_shape``.
+    cols: (C * kh * kw, OH * OW * N) -> the memory-ordered ``padded_shape``, e.g. batch-last
+    (C, H, W, N).
     """
-    c, h, w, n = padded_shape
-    oh, ow = output_size(h, kh, stride), output_size(w, kw, stride)
-    cols6 = cols.reshape(c, kh, kw, oh, ow, n)
+    axis = layout.h_axis
+    oh = output_size(padded_shape[axis], kh, stride)
+    ow = output_size(padded_shape[axis + 1], kw, stride)
+    out_shape = list(padded_shape[1:])
+    out_shape[axis - 1], out_shape[axis] = oh, ow
+    cols6 = cols.reshape(padded_shape[0], kh, kw, *out_shape)
     out = np.zeros(padded_shape, dtype=cols.dtype)
+    window = [slice(None)] * 4
     for i in range(kh):
-        rows = slice(i, i + stride * (oh - 1) + 1, stride)
+        window[axis] = slice(i, i + stride * (oh - 1) + 1, stride)
         for j in range(kw):
-            out[:, rows, j : j + stride * (ow - 1) + 1 : stride] += cols6[:, i, j]
+            window[axis + 1] = slice(j, j + stride * (ow - 1) + 1, stride)
+            out[tuple(window)] += cols6[:, i, j]
     return out
 
 
 def batch_last(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) -> batch-last (C, H, W, N) array; free when ``a`` is laid out so."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0))
+    return BATCH_LAST.store(a)
 
 
 def batch_last_matrix(a: np.ndarray) -> np.ndarray:
     """(N, C, H, W) -> (C, H * W * N) matrix, columns in batch-last order; free when ``a``
     is a view of batch-last memory."""
-    return a.transpose(1, 2, 3, 0).reshape(a.shape[1], -1)
+    return BATCH_LAST.matrix(a)
 
 
 def from_batch_last(a: np.ndarray) -> np.ndarray:
     """Batch-last (C, H, W, N) -> (N, C, H, W) view (no copy)."""
-    return a.transpose(3, 0, 1, 2)
-
-
-def is_batch_last(a: np.ndarray) -> bool:
-    """Whether (N, C, H, W) ``a`` is a view of contiguous batch-last memory."""
-    return a.transpose(1, 2, 3, 0).flags.c_contiguous
-
-
-def channel_major(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> an (N, C, H, W) view of channel-major memory (a copy unless it is)."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
-
-
-def channels_first(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (C, N * H * W) matrix; free when ``a`` is channel-major."""
-    return a.transpose(1, 0, 2, 3).reshape(a.shape[1], -1)
+    return BATCH_LAST.view(a)
 
 
 # flat-grid convolution (stride 1) --------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.conv_ops import BATCH_LAST, CHANNEL_MAJOR
 from model.layers import (
     BatchNorm1D,
     BatchNorm2D,
@@ -260,22 +261,29 @@ def _memory_layouts(x):
             "batch-last": batch_last}
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_conv_gives_the_same_numbers_in_every_input_layout(algorithm):
+@pytest.mark.parametrize(("algorithm", "output_layout"),
+                         [("im2col", BATCH_LAST), ("im2col", CHANNEL_MAJOR), ("grid", None)])
+def test_conv_gives_the_same_numbers_in_every_input_layout(algorithm, output_layout):
     """Layers hand each other views of different memory layouts: the answer must not
-    depend on it, and the grid hands a batch-last input's gradient back batch-last."""
+    depend on it (nor on the layout an im2col pass writes), and the grid hands a
+    batch-last input's gradient back batch-last."""
     rng = np.random.default_rng(11)
     x = rng.standard_normal((5, 3, 9, 8)).astype(np.float32)
     results = {}
     for name, view in _memory_layouts(x).items():
         layer = Conv2D(3, 4, 3, 1, "same", rng=np.random.default_rng(1))
         layer.algorithm = algorithm
+        if output_layout is not None:
+            layer.output_layout = output_layout
         out, cache = layer.forward(view, training=True)
         dout = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
         dx = layer.backward(dout, cache)
-        results[name] = (out, dx, layer.grads["W"])
+        results[name] = (out, dx, layer.grads["W"], layer.grads["b"])
+        if output_layout is not None:  # the output, and the input gradient's memory order
+            assert output_layout.holds(out)
+            assert tuple(np.argsort(dx.strides)[::-1]) == output_layout.order
         if algorithm == "grid" and name == "batch-last":
-            assert dx.transpose(1, 2, 3, 0).flags.c_contiguous
+            assert BATCH_LAST.holds(dx)
     reference = results.pop("batch-first")
     for name, result in results.items():
         for got, want in zip(result, reference, strict=True):

@@ -164,3 +164,12 @@ def test_the_swap_changes_no_number(name, mnist):
     assert loss_a == loss_b
     for key in grads_a:
         np.testing.assert_array_equal(grads_a[key], grads_b[key], err_msg=key)
+
+
+def test_a_conv_feeding_a_flat_grid_conv_writes_channel_major_memory():
+    seed, default = build_preset("seed"), build_preset("default")
+    assert [seed.layers[i].output_layout.name for i in (0, 2)] == ["channel-major", "batch-last"]
+    assert {default.layers[i].output_layout.name for i in (0, 4, 8)} == {"batch-last"}
+    x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
+    out, _ = seed.layers[0].forward(x, training=True)
+    assert out.transpose(1, 0, 2, 3).flags.c_contiguous  # (C, N, H, W) underneath

@@ -7,18 +7,15 @@ from typing import Any
 import numpy as np
 
 from model.conv_ops import (
-    batch_last,
-    batch_last_matrix,
-    channel_major,
-    channels_first,
+    BATCH_LAST,
+    CHANNEL_MAJOR,
+    Layout,
     col2im,
-    from_batch_last,
     from_kernel_rows,
     grid_correlate,
     grid_rows,
     grid_weight_grad,
     im2col,
-    is_batch_last,
     kernel_rows,
     output_size,
     pad_spatial,
@@ -79,6 +76,10 @@ class Conv2D(Layer):
         self.params["b"] = np.zeros(filters, dtype=np.float32)
         #: "auto", "im2col" or "grid" (stride 1 only); not part of the spec.
         self.algorithm = "auto"
+        #: The memory under the im2col pass's output (a speed hint, not part of the spec:
+        #: any layout gives the same numbers). Sequential sets it to channel-major for a
+        #: conv whose output feeds a flat-grid conv; batch-last otherwise.
+        self.output_layout: Layout = BATCH_LAST
 
     def forward_algorithm(self, batch: int) -> str:
         """The algorithm the forward pass uses for a batch of ``batch`` images.
@@ -91,8 +92,13 @@ class Conv2D(Layer):
         """
         if self.algorithm != "auto":
             return self.algorithm
+        return "grid" if self.suits_grid and batch >= 4 else "im2col"
+
+    @property
+    def suits_grid(self) -> bool:
+        """Stride 1 and few channels: what the flat grid is faster for (see above)."""
         few_channels = self.in_channels >= 4 and self.in_channels * self.filters <= 256
-        return "grid" if self.stride == 1 and few_channels and batch >= 4 else "im2col"
+        return self.stride == 1 and few_channels
 
     def _pads(self, size: int) -> tuple[int, int]:
         if self.padding == "valid":
@@ -120,11 +126,13 @@ class Conv2D(Layer):
         _, oh, ow = self.output_shape(x.shape[1:])
         if self.forward_algorithm(n) == "grid":
             return self._forward_grid(x, pads, oh, ow)
-        x_padded = pad_spatial(batch_last(x), *pads)  # (C, HP, WP, N)
-        cols = im2col(x_padded, self.kernel, self.kernel, self.stride)  # (C*K*K, P*N)
+        layout = self.output_layout
+        x_padded = pad_spatial(layout.store(x), *pads, layout)  # e.g. (C, HP, WP, N)
+        cols = im2col(x_padded, self.kernel, self.kernel, self.stride, layout)  # (C*K*K, P*N)
         out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, P*N): one GEMM
         out += self.params["b"][:, None]
-        return from_batch_last(out.reshape(self.filters, oh, ow, n)), ("cols", cols, x.shape, pads)
+        out = out.reshape(layout.arrange((n, self.filters, oh, ow)))
+        return layout.view(out), ("cols", cols, (x.shape, layout), pads)
 
     def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
         bias = self.params["b"].astype(x.dtype)[:, None, None, None]
@@ -132,9 +140,9 @@ class Conv2D(Layer):
         # im2col conv's batch-last output) one transposing copy of the whole input costs
         # less than a strided read per chunk. The backward pass hands its gradient back in
         # the input's layout (a ReLU between the convs then runs over matching layouts).
-        batch_last_input = is_batch_last(x) and not x.transpose(1, 0, 2, 3).flags.c_contiguous
+        batch_last_input = BATCH_LAST.holds(x) and not CHANNEL_MAJOR.holds(x)
         if batch_last_input:
-            x = channel_major(x)
+            x = CHANNEL_MAJOR.view(CHANNEL_MAJOR.store(x))
         out, grid = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
         x_layout = (x.shape, batch_last_input)
         return out.transpose(1, 0, 2, 3), ("grid", grid, x_layout, pads)
@@ -166,16 +174,18 @@ class Conv2D(Layer):
         return out, (stacked, size * hp * wp, chunks * size)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
-        kind, saved, x_shape, pads = cache  # for "grid": (x's shape, was x batch-last)
-        # (F, P*N) in the columns' order for im2col (free for batch-last dout), else (F, N*P)
-        dout_mat = channels_first(dout) if kind == "grid" else batch_last_matrix(dout)
+        # x_layout: x's shape, and the output's layout (im2col) or whether x was batch-last
+        kind, saved, x_layout, pads = cache
+        # (F, P*N) in the columns' order (free for dout in the output's layout)
+        layout = CHANNEL_MAJOR if kind == "grid" else x_layout[1]
+        dout_mat = layout.matrix(dout)
         if self.needs_param_grads:
             self.grads["b"] = dout_mat.sum(axis=1)
         if kind == "grid":
-            return self._backward_grid(dout, saved, x_shape, pads)
+            return self._backward_grid(dout, saved, x_layout, pads)
         if self.needs_param_grads:
             self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
-        return self._input_grad_by_col2im(dout_mat, x_shape, pads)
+        return self._input_grad_by_col2im(dout_mat, x_layout[0], pads, layout)
 
     def _backward_grid(self, dout, grid, x_layout, pads) -> np.ndarray | None:
         """Weight gradient over the forward pass's stacked rows, chunk by chunk; input
@@ -203,19 +213,23 @@ class Conv2D(Layer):
         full_pads = tuple((max(a, 0), max(b, 0)) for a, b in full)
         flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
         dx, _ = self._grid_correlation(dout, flipped, full_pads, (h, w))
-        dx = dx.transpose(1, 0, 2, 3)
-        return from_batch_last(batch_last(dx)) if batch_last_input else dx
+        dx = CHANNEL_MAJOR.view(dx)
+        return BATCH_LAST.view(BATCH_LAST.store(dx)) if batch_last_input else dx
 
-    def _input_grad_by_col2im(self, dout_mat, x_shape, pads) -> np.ndarray | None:
-        """Input gradient of an im2col pass: its columns, scattered back by col2im."""
+    def _input_grad_by_col2im(self, dout_mat, x_shape, pads, layout) -> np.ndarray | None:
+        """Input gradient of an im2col pass: its columns, scattered back by col2im, in the
+        pass's memory layout."""
         if not self.needs_input_grad:
             return None
         (pad_h, pad_w), k = pads, self.kernel
         n, c, h, w = x_shape
-        padded_shape = (c, h + sum(pad_h), w + sum(pad_w), n)
+        padded_shape = layout.arrange((n, c, h + sum(pad_h), w + sum(pad_w)))
         dcols = self.params["W"].reshape(self.filters, -1).T @ dout_mat  # (C*K*K, P*N)
-        dx_padded = col2im(dcols, padded_shape, k, k, self.stride)  # (C, HP, WP, N)
-        return from_batch_last(dx_padded[:, pad_h[0] : pad_h[0] + h, pad_w[0] : pad_w[0] + w])
+        dx_padded = col2im(dcols, padded_shape, k, k, self.stride, layout)
+        inside = [slice(None)] * 4
+        inside[layout.h_axis] = slice(pad_h[0], pad_h[0] + h)
+        inside[layout.h_axis + 1] = slice(pad_w[0], pad_w[0] + w)
+        return layout.view(dx_padded[tuple(inside)])
 
     def spec(self) -> dict[str, Any]:
         return {
