@@ -174,22 +174,6 @@ def col2im(
     return out
 
 
-def batch_last(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> batch-last (C, H, W, N) array; free when ``a`` is laid out so."""
-    return BATCH_LAST.store(a)
-
-
-def batch_last_matrix(a: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (C, H * W * N) matrix, columns in batch-last order; free when ``a``
-    is a view of batch-last memory."""
-    return BATCH_LAST.matrix(a)
-
-
-def from_batch_last(a: np.ndarray) -> np.ndarray:
-    """Batch-last (C, H, W, N) -> (N, C, H, W) view (no copy)."""
-    return BATCH_LAST.view(a)
-
-
 # flat-grid convolution (stride 1) --------------------------------------------------------
 def grid_rows(
     x: np.ndarray, pad_h: tuple[int, int], pad_w: tuple[int, int], kernel: int,

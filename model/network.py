@@ -82,7 +82,7 @@ class Sequential:
       layout: a conv returns an (N, C, H, W) view of batch-last (C, H, W, N) memory (or,
       the flat grid, of channel-major (C, N, H, W) memory), and so does the batch norm
       after it, so every layer must accept any strides (NumPy operations do) and use
-      ``conv_ops.batch_last_matrix`` where it wants the (C, H*W*N) matrix (free for such
+      ``conv_ops.BATCH_LAST.matrix`` where it wants the (C, H*W*N) matrix (free for such
       a view). Nothing may assume C-contiguity; layers that can hand gradients back in
       their input's layout (mismatched layouts make NumPy's loops several times slower).
 

@@ -314,8 +314,8 @@ def _marks(signal: Signal, polarity: str) -> Ink:
         marks = label(weak)
         scenery = frames(marks, raw.shape) | off_paper(marks, signal.paper)
         weak &= ~np.concatenate([[False], scenery])[marks.labels]
-    if np.count_nonzero(weak) < MIN_INK_PIXELS:
-        return _blank(empty, polarity, photo, "No digit found: the image is blank.")
+        if np.count_nonzero(weak) < MIN_INK_PIXELS:
+            return _blank(empty, polarity, photo, "No digit found: the image is blank.")
     y0, y1, x0, x1 = bounding_box(weak)  # the rest looks at the ink's box only
     raw, weak = raw[y0:y1, x0:x1], weak[y0:y1, x0:x1]
     weak &= ~ruled_lines(weak, empty.shape)

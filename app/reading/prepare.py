@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.reading.components import bounding_box
 from app.reading.decode import Decoded
 from app.reading.ink import Ink, find_ink
-from app.reading.normalize import bounding_box, mnist_image
+from app.reading.normalize import mnist_image
 
 #: Ink whose extent is below this fraction of the image's size (the geometric mean of its
 #: sides, so a long thin strip is judged fairly) is a speck, not a digit.

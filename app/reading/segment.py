@@ -38,10 +38,10 @@ from typing import Protocol
 
 import numpy as np
 
-from app.reading.components import label
+from app.reading.components import bounding_box, label
 from app.reading.errors import ImageError
 from app.reading.ink import Ink
-from app.reading.normalize import BOX, FRINGE, Frame, bounding_box, mnist_framed
+from app.reading.normalize import BOX, FRINGE, Frame, mnist_framed
 
 #: The most digits one image may hold (and twice that many separate marks).
 MAX_DIGITS = 12

@@ -132,20 +132,15 @@ class Conv2D(Layer):
         out = self.params["W"].reshape(self.filters, -1) @ cols  # (F, P*N): one GEMM
         out += self.params["b"][:, None]
         out = out.reshape(layout.arrange((n, self.filters, oh, ow)))
-        return layout.view(out), ("cols", cols, (x.shape, layout), pads)
+        return layout.view(out), ("cols", cols, x.shape, pads, layout)
 
     def _forward_grid(self, x: np.ndarray, pads, oh: int, ow: int) -> tuple[np.ndarray, Any]:
         bias = self.params["b"].astype(x.dtype)[:, None, None, None]
-        # The grid reads each chunk's images channel by channel: from other memory (e.g. an
-        # im2col conv's batch-last output) one transposing copy of the whole input costs
-        # less than a strided read per chunk. The backward pass hands its gradient back in
-        # the input's layout (a ReLU between the convs then runs over matching layouts).
-        batch_last_input = BATCH_LAST.holds(x) and not CHANNEL_MAJOR.holds(x)
-        if batch_last_input:
-            x = CHANNEL_MAJOR.view(CHANNEL_MAJOR.store(x))
         out, grid = self._grid_correlation(x, self.params["W"], pads, (oh, ow), bias)
-        x_layout = (x.shape, batch_last_input)
-        return out.transpose(1, 0, 2, 3), ("grid", grid, x_layout, pads)
+        # The output is channel-major; the input's gradient goes back in the input's layout
+        # (a ReLU between two convs then runs over matching layouts).
+        x_layout = BATCH_LAST if BATCH_LAST.holds(x) else CHANNEL_MAJOR
+        return CHANNEL_MAJOR.view(out), ("grid", (*grid, x_layout), x.shape, pads, CHANNEL_MAJOR)
 
     def _grid_correlation(self, x, weights, pads, out_size, bias=None):
         """Stride-1 cross-correlation of x (N, C, H, W) with weights (F, C, K, K) (+ bias)
@@ -174,30 +169,26 @@ class Conv2D(Layer):
         return out, (stacked, size * hp * wp, chunks * size)
 
     def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray | None:
-        # x_layout: x's shape, and the output's layout (im2col) or whether x was batch-last
-        kind, saved, x_layout, pads = cache
-        # (F, P*N) in the columns' order (free for dout in the output's layout)
-        layout = CHANNEL_MAJOR if kind == "grid" else x_layout[1]
-        dout_mat = layout.matrix(dout)
+        kind, saved, x_shape, pads, layout = cache  # layout: the output's memory
+        dout_mat = layout.matrix(dout)  # (F, P*N) in the columns' order, free for such dout
         if self.needs_param_grads:
             self.grads["b"] = dout_mat.sum(axis=1)
         if kind == "grid":
-            return self._backward_grid(dout, saved, x_layout, pads)
+            return self._backward_grid(dout, saved, x_shape, pads)
         if self.needs_param_grads:
             self.grads["W"] = (dout_mat @ saved.T).reshape(self.params["W"].shape)
-        return self._input_grad_by_col2im(dout_mat, x_layout[0], pads, layout)
+        return self._input_grad_by_col2im(dout_mat, x_shape, pads, layout)
 
-    def _backward_grid(self, dout, grid, x_layout, pads) -> np.ndarray | None:
+    def _backward_grid(self, dout, grid, x_shape, pads) -> np.ndarray | None:
         """Weight gradient over the forward pass's stacked rows, chunk by chunk; input
         gradient as the grid correlation of dout with the flipped kernels (a "full"
         correlation: dout padded by K - 1 minus the forward padding)."""
-        x_shape, batch_last_input = x_layout
+        stacked, chunk_cells, images, x_layout = grid
         n, _, h, w = x_shape
         hp, wp = h + sum(pads[0]), w + sum(pads[1])
         cells = hp * wp
         _, _, oh, ow = dout.shape
         if self.needs_param_grads:
-            stacked, chunk_cells, images = grid
             dgrid = np.zeros((self.filters, images, hp, wp), dtype=dout.dtype)
             dgrid[:, :n, :oh, :ow] = dout.transpose(1, 0, 2, 3)
             rows = grid_weight_grad(dgrid.reshape(self.filters, images * cells), stacked,
@@ -213,8 +204,7 @@ class Conv2D(Layer):
         full_pads = tuple((max(a, 0), max(b, 0)) for a, b in full)
         flipped = self.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K)
         dx, _ = self._grid_correlation(dout, flipped, full_pads, (h, w))
-        dx = CHANNEL_MAJOR.view(dx)
-        return BATCH_LAST.view(BATCH_LAST.store(dx)) if batch_last_input else dx
+        return x_layout.view(x_layout.store(CHANNEL_MAJOR.view(dx)))  # free if channel-major
 
     def _input_grad_by_col2im(self, dout_mat, x_shape, pads, layout) -> np.ndarray | None:
         """Input gradient of an im2col pass: its columns, scattered back by col2im, in the

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from model.conv_ops import batch_last_matrix, from_batch_last
+from model.conv_ops import BATCH_LAST
 from model.layers.base import Layer, Shape
 
 
@@ -125,12 +125,11 @@ class BatchNorm2D(_BatchNorm):
 
     @staticmethod
     def _matrix(a: np.ndarray) -> np.ndarray:
-        return batch_last_matrix(a)
+        return BATCH_LAST.matrix(a)
 
     @staticmethod
     def _unmatrix(m: np.ndarray, like: np.ndarray) -> np.ndarray:
-        n, c, h, w = like.shape
-        return from_batch_last(m.reshape(c, h, w, n))
+        return BATCH_LAST.view(m.reshape(BATCH_LAST.arrange(like.shape)))
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3 or input_shape[0] != self.features:

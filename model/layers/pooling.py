@@ -78,7 +78,7 @@ class MaxPool2D(Layer):
         least the right one. Each pair's second cell gets ``d - d * first`` (exact)."""
         x, across = cache
         rows, cols = across.shape[2], 2 * across.shape[3]
-        # Same memory order as x (the conv above may hand over a channel-major view), and
+        # Same memory order as x (the conv above hands over e.g. a batch-last view), and
         # no zero-fill when the windows tile the input exactly.
         covered = x.shape[2:] == (rows, cols)
         dx = (np.empty_like if covered else np.zeros_like)(x, dtype=dout.dtype)
@@ -102,7 +102,7 @@ class MaxPool2D(Layer):
         k, s = self.kernel, self.stride
         overlapping = s < k
         covered = k == s and x.shape[2] % k == 0 and x.shape[3] % k == 0
-        # Same memory order as x (the conv above may hand over a channel-major view), and
+        # Same memory order as x (the conv above hands over e.g. a batch-last view), and
         # no zero-fill when the windows tile the input exactly.
         dx = (np.empty_like if covered else np.zeros_like)(x, dtype=dout.dtype)
         hit = np.empty(out.shape, dtype=bool)
